@@ -1,0 +1,270 @@
+#include "dlr/catalog/catalog.h"
+
+#include <algorithm>
+#include <bit>
+#include <cctype>
+#include <map>
+#include <set>
+
+#include "dlr/catalog/json.h"
+
+namespace dlr::catalog {
+namespace {
+
+constexpr uint64_t kEmptyKey = ~0ULL;
+
+uint64_t family_key(Family family, Kind kind, int id) {
+  return (static_cast<uint64_t>(family) << 33) | (static_cast<uint64_t>(kind) << 32) | static_cast<uint32_t>(id);
+}
+uint64_t code_key(Kind kind, int id) { return (static_cast<uint64_t>(kind) << 32) | static_cast<uint32_t>(id); }
+
+uint64_t mix(uint64_t key) { return key * 0x9E3779B97F4A7C15ULL; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
+           return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
+         });
+}
+
+std::string members_json(const Entry& e) {
+  std::string out;
+  out += "\"family\":";
+  json::append_plain(out, to_string(e.family));
+  out += ",\"groupId\":";
+  if (e.group_id) json::append_int(out, *e.group_id);
+  else out += "null";
+  out += ",\"groupName\":";
+  json::append_string(out, e.group_name);
+  out += ",\"name\":";
+  json::append_string(out, e.name);
+  out += ",\"description\":";
+  json::append_string(out, e.description);
+  out += ",\"resolution\":";
+  json::append_string(out, e.resolution);
+  out += ",\"permanent\":";
+  out += e.permanent ? (*e.permanent ? "true" : "false") : "null";
+  return out;
+}
+
+// Resolves the policy for one entry; false when nothing decides its outcome.
+bool decide(const Entry& entry, const Policy& policy, Decision& out, std::vector<bool>& used) {
+  const Rule* best = nullptr;
+  size_t best_index = 0;
+  for (size_t i = 0; i < policy.rules.size(); ++i) {
+    const Rule& rule = policy.rules[i];
+    if (rule.matches(entry) && (!best || rule.specificity() > best->specificity())) {
+      best = &rule;
+      best_index = i;
+    }
+  }
+  if (best) used[best_index] = true;
+  if (best && best->outcome) {
+    out.outcome = *best->outcome;
+  } else if (entry.permanent) {
+    out.outcome = *entry.permanent ? Outcome::permanent : Outcome::retryable;
+  } else {
+    return false;
+  }
+  if (best) {
+    out.rule = best->name;
+    out.reason = best->reason;
+  } else {
+    out.rule = "vendor-flag";
+    out.reason = *entry.permanent ? "The vendor flags this error permanent." : "The vendor flags this error temporary.";
+  }
+  out.final = best && best->final ? *best->final : out.outcome != Outcome::pending;
+  out.retry = best && best->retry ? *best->retry : policy.default_retry;
+  return true;
+}
+
+}  // namespace
+
+std::string_view to_string(MatchKind kind) noexcept {
+  switch (kind) {
+    case MatchKind::channel: return "channel";
+    case MatchKind::general: return "general";
+    case MatchKind::unique: return "unique";
+    case MatchKind::ambiguous: return "ambiguous";
+    case MatchKind::unknown: return "unknown";
+  }
+  return "unknown";
+}
+
+uint64_t content_hash(std::string_view bytes, uint64_t seed) noexcept {
+  uint64_t hash = seed;
+  for (unsigned char c : bytes) {
+    hash ^= c;
+    hash *= 0x100000001b3ULL;
+  }
+  return hash;
+}
+
+void Catalog::IntIndex::build(const std::vector<std::pair<uint64_t, Span>>& items) {
+  const size_t capacity = std::bit_ceil(std::max<size_t>(16, items.size() * 2));
+  keys.assign(capacity, kEmptyKey);
+  values.assign(capacity, Span{});
+  mask = capacity - 1;
+  for (const auto& [key, span] : items) {
+    uint64_t slot = mix(key) >> 32 & mask;
+    while (keys[slot] != kEmptyKey) slot = (slot + 1) & mask;
+    keys[slot] = key;
+    values[slot] = span;
+  }
+}
+
+const Catalog::Span* Catalog::IntIndex::find(uint64_t key) const noexcept {
+  if (keys.empty()) return nullptr;
+  for (uint64_t slot = mix(key) >> 32 & mask;; slot = (slot + 1) & mask) {
+    if (keys[slot] == key) return &values[slot];
+    if (keys[slot] == kEmptyKey) return nullptr;
+  }
+}
+
+std::shared_ptr<const Catalog> Catalog::build(CodesDocument codes, Policy policy, std::string version,
+                                              std::vector<Diagnostic>& diagnostics, std::string_view policy_file) {
+  auto catalog = std::shared_ptr<Catalog>(new Catalog());
+  const size_t errors_before = diagnostics.size();
+  std::vector<bool> used(policy.rules.size(), false);
+
+  std::sort(codes.entries.begin(), codes.entries.end(), [](const Entry& a, const Entry& b) {
+    return std::make_tuple(a.family, a.kind, a.id, a.group_id.value_or(-1)) <
+           std::make_tuple(b.family, b.kind, b.id, b.group_id.value_or(-1));
+  });
+  catalog->entries_.reserve(codes.entries.size());
+  for (Entry& entry : codes.entries) {
+    CompiledEntry compiled;
+    if (!decide(entry, policy, compiled.decision, used)) {
+      diagnostics.push_back({std::string(policy_file), 0,
+                             "no outcome for " + std::string(to_string(entry.family)) + " " +
+                                 std::string(to_string(entry.kind)) + " " + std::to_string(entry.id) + " " + entry.name +
+                                 ": the page gives no permanent flag and no rule decides it"});
+      continue;
+    }
+    compiled.json_members = members_json(entry);
+    compiled.entry = std::move(entry);
+    catalog->entries_.push_back(std::move(compiled));
+  }
+
+  // Status codes the catalogue does not list are decided by their group, as the page defines groups.
+  for (int group = 0; group < static_cast<int>(catalog->status_groups_.size()); ++group) {
+    Entry probe;
+    probe.kind = Kind::status;
+    probe.group_id = group;
+    probe.id = -1;
+    Decision decision;
+    if (decide(probe, policy, decision, used)) catalog->status_groups_[group] = std::make_unique<Decision>(decision);
+  }
+
+  for (size_t i = 0; i < policy.rules.size(); ++i) {
+    if (!used[i]) {
+      diagnostics.push_back({std::string(policy_file), policy.rules[i].line,
+                             "rule '" + policy.rules[i].name + "' decides no catalogue entry or status group (a typo?)"});
+    }
+  }
+
+  std::vector<std::pair<uint64_t, Span>> family_items;
+  const auto& entries = catalog->entries_;
+  for (uint32_t i = 0; i < entries.size();) {
+    const Entry& e = entries[i].entry;
+    uint32_t j = i;
+    while (j < entries.size() && entries[j].entry.family == e.family && entries[j].entry.kind == e.kind &&
+           entries[j].entry.id == e.id) {
+      ++j;
+    }
+    family_items.push_back({family_key(e.family, e.kind, e.id), Span{i, j - i}});
+    i = j;
+  }
+  catalog->family_index_.build(family_items);
+
+  catalog->by_code_.resize(entries.size());
+  for (uint32_t i = 0; i < entries.size(); ++i) catalog->by_code_[i] = i;
+  std::stable_sort(catalog->by_code_.begin(), catalog->by_code_.end(), [&](uint32_t a, uint32_t b) {
+    return std::make_pair(entries[a].entry.kind, entries[a].entry.id) <
+           std::make_pair(entries[b].entry.kind, entries[b].entry.id);
+  });
+  std::vector<std::pair<uint64_t, Span>> code_items;
+  for (uint32_t i = 0; i < catalog->by_code_.size();) {
+    const Entry& e = entries[catalog->by_code_[i]].entry;
+    uint32_t j = i;
+    while (j < catalog->by_code_.size() && entries[catalog->by_code_[j]].entry.kind == e.kind &&
+           entries[catalog->by_code_[j]].entry.id == e.id) {
+      ++j;
+    }
+    code_items.push_back({code_key(e.kind, e.id), Span{i, j - i}});
+    i = j;
+  }
+  catalog->code_index_.build(code_items);
+
+  catalog->policy_ = std::move(policy);
+  catalog->source_ = std::move(codes.source);
+  catalog->version_ = std::move(version);
+  if (diagnostics.size() != errors_before) return nullptr;
+  return catalog;
+}
+
+const CompiledEntry* Catalog::pick(const Span& span, int group, std::string_view name,
+                                   bool& group_mismatch) const noexcept {
+  // The report's group decides between same-id entries (status 87 in groups 4 and 5), then its name.
+  const CompiledEntry* best = nullptr;
+  int best_score = -1;
+  for (uint32_t i = span.first; i < span.first + span.count; ++i) {
+    const CompiledEntry& candidate = entries_[i];
+    const int score = (group >= 0 && candidate.entry.group_id == group ? 2 : 0) +
+                      (!name.empty() && candidate.entry.name == name ? 1 : 0);
+    if (score > best_score) {
+      best = &candidate;
+      best_score = score;
+    }
+  }
+  group_mismatch = group >= 0 && best->entry.group_id.has_value() && *best->entry.group_id != group;
+  return best;
+}
+
+Match Catalog::find(Kind kind, std::span<const Family> families, int id, int group,
+                     std::string_view name) const noexcept {
+  Match match;
+  for (Family family : families) {
+    if (const Span* span = family_index_.find(family_key(family, kind, id))) {
+      match.entry = pick(*span, group, name, match.group_mismatch);
+      match.how = family == Family::general ? MatchKind::general : MatchKind::channel;
+      return match;
+    }
+  }
+  if (const Span* span = family_index_.find(family_key(Family::general, kind, id))) {
+    match.entry = pick(*span, group, name, match.group_mismatch);
+    match.how = MatchKind::general;
+    return match;
+  }
+  // Not in the channel's families nor in general: accept only a code that a single family defines.
+  const Span* span = code_index_.find(code_key(kind, id));
+  if (!span) return match;
+  const Family first_family = entries_[by_code_[span->first]].entry.family;
+  for (uint32_t i = span->first; i < span->first + span->count; ++i) {
+    if (entries_[by_code_[i]].entry.family != first_family) {
+      match.how = MatchKind::ambiguous;
+      return match;
+    }
+  }
+  if (const Span* own = family_index_.find(family_key(first_family, kind, id))) {
+    match.entry = pick(*own, group, name, match.group_mismatch);
+    match.how = MatchKind::unique;
+  }
+  return match;
+}
+
+const Decision* Catalog::status_group_decision(int group) const noexcept {
+  if (group < 0 || group >= static_cast<int>(status_groups_.size())) return nullptr;
+  return status_groups_[static_cast<size_t>(group)].get();
+}
+
+std::vector<const CompiledEntry*> Catalog::find_by_name(std::string_view name) const {
+  std::vector<const CompiledEntry*> found;
+  for (const auto& e : entries_) {
+    bool hit = iequals(e.entry.name, name);
+    for (const auto& alias : e.entry.aliases) hit |= iequals(alias, name);
+    if (hit) found.push_back(&e);
+  }
+  return found;
+}
+
+}  // namespace dlr::catalog

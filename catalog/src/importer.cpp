@@ -1,0 +1,474 @@
+#include "dlr/catalog/importer.h"
+
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <charconv>
+#include <map>
+#include <optional>
+#include <tuple>
+
+#include "dlr/catalog/json.h"
+
+namespace dlr::catalog {
+namespace {
+
+struct SectionFamily {
+  std::string_view title;
+  Family family;
+  Kind kind;
+};
+
+// The page's second-level headings that hold code tables. Headings are matched
+// case-insensitively; a table anywhere else is reported rather than guessed at.
+constexpr std::array<SectionFamily, 18> kSections = {{
+    {"general status codes", Family::general, Kind::status},
+    {"voice status codes", Family::voice, Kind::status},
+    {"mms status codes", Family::mms, Kind::status},
+    {"email status codes", Family::email, Kind::status},
+    {"push notifications status codes", Family::push, Kind::status},
+    {"moments status codes", Family::moments, Kind::status},
+    {"general error codes", Family::general, Kind::error},
+    {"voice error codes (deprecated)", Family::voice_deprecated, Kind::error},
+    {"voice and webrtc error codes", Family::voice_webrtc, Kind::error},
+    {"push notification error codes", Family::push, Kind::error},
+    {"mms error codes", Family::mms, Kind::error},
+    {"email error codes", Family::email, Kind::error},
+    {"chat error codes", Family::chat, Kind::error},
+    {"mobile identity error codes", Family::mobile_identity, Kind::error},
+    {"dlt error codes", Family::dlt, Kind::error},
+    {"live chat error codes", Family::live_chat, Kind::error},
+    {"moments error codes", Family::moments, Kind::error},
+    {"people api error codes", Family::people_api, Kind::error},
+}};
+
+std::string lower(std::string_view text) {
+  std::string out(text);
+  std::transform(out.begin(), out.end(), out.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return out;
+}
+
+std::string_view trim(std::string_view text) {
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.front()))) text.remove_prefix(1);
+  while (!text.empty() && std::isspace(static_cast<unsigned char>(text.back()))) text.remove_suffix(1);
+  return text;
+}
+
+bool starts_with(std::string_view text, std::string_view prefix) {
+  return text.substr(0, prefix.size()) == prefix;
+}
+
+std::optional<int> parse_int(std::string_view text) {
+  text = trim(text);
+  int value = 0;
+  auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (ec != std::errc() || end != text.data() + text.size()) return std::nullopt;
+  return value;
+}
+
+// "<tag href="x">text</tag>" -> "text (base + x)" for the page's two link tags; other tags dropped.
+std::string rewrite_tags(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  size_t i = 0;
+  while (i < in.size()) {
+    if (in[i] != '<') {
+      out.push_back(in[i++]);
+      continue;
+    }
+    const size_t close = in.find('>', i);
+    if (close == std::string_view::npos) {
+      out.append(in.substr(i));
+      break;
+    }
+    const std::string_view tag = in.substr(i + 1, close - i - 1);
+    const bool is_br = tag == "br/" || tag == "br" || tag == "br /";
+    std::string_view base;
+    if (starts_with(tag, "apidocslink")) base = "https://www.infobip.com/docs/api/";
+    if (starts_with(tag, "portallink")) base = "https://portal.infobip.com/";
+    if (is_br) {
+      out.push_back('\n');
+      i = close + 1;
+      continue;
+    }
+    if (!base.empty()) {
+      const std::string name(tag.substr(0, tag.find(' ')));
+      const size_t href = tag.find("href=\"");
+      std::string target;
+      if (href != std::string_view::npos) {
+        const size_t start = href + 6;
+        target = std::string(tag.substr(start, tag.find('"', start) - start));
+      }
+      const std::string end_tag = "</" + name + ">";
+      const size_t text_end = in.find(end_tag, close + 1);
+      if (text_end != std::string_view::npos) {
+        out.append(in.substr(close + 1, text_end - close - 1));
+        out.append(" (").append(base).append(target).append(")");
+        i = text_end + end_tag.size();
+        continue;
+      }
+    }
+    i = close + 1;  // any other tag: keep only its text
+  }
+  return out;
+}
+
+// "[text](url)" -> "text (url)"; a mailto: link keeps just the address.
+std::string rewrite_links(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  size_t i = 0;
+  while (i < in.size()) {
+    if (in[i] == '[') {
+      const size_t text_end = in.find("](", i);
+      const size_t url_end = text_end == std::string_view::npos ? text_end : in.find(')', text_end);
+      if (text_end != std::string_view::npos && url_end != std::string_view::npos &&
+          in.substr(i, text_end - i).find('\n') == std::string_view::npos) {
+        std::string_view url = in.substr(text_end + 2, url_end - text_end - 2);
+        if (starts_with(url, "mailto:")) url.remove_prefix(7);
+        out.append(in.substr(i + 1, text_end - i - 1)).append(" (").append(url).append(")");
+        i = url_end + 1;
+        continue;
+      }
+    }
+    out.push_back(in[i++]);
+  }
+  return out;
+}
+
+bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+
+// Drops emphasis marks: "**x**", "`x`" and "_x_" (only at word boundaries, so EC_CODE_NAMES survive).
+std::string drop_emphasis(std::string_view in) {
+  std::string out;
+  out.reserve(in.size());
+  for (size_t i = 0; i < in.size(); ++i) {
+    const char c = in[i];
+    if (c == '`') continue;
+    if (c == '*' && i + 1 < in.size() && in[i + 1] == '*') {
+      ++i;
+      continue;
+    }
+    if (c == '_') {
+      const bool opens = (i == 0 || !is_word_char(in[i - 1])) && i + 1 < in.size() && !std::isspace(static_cast<unsigned char>(in[i + 1]));
+      const bool closes = i > 0 && !std::isspace(static_cast<unsigned char>(in[i - 1])) &&
+                          (i + 1 == in.size() || !is_word_char(in[i + 1]));
+      if (opens || closes) continue;
+    }
+    out.push_back(c);
+  }
+  return out;
+}
+
+// Trims every line and collapses runs of blanks; keeps single blank lines between paragraphs.
+std::string tidy_whitespace(std::string_view in) {
+  std::string out;
+  size_t start = 0;
+  int pending_newlines = 0;
+  while (start <= in.size()) {
+    size_t end = in.find('\n', start);
+    if (end == std::string_view::npos) end = in.size();
+    std::string_view line = trim(in.substr(start, end - start));
+    if (line.empty()) {
+      if (!out.empty()) ++pending_newlines;
+    } else {
+      if (!out.empty()) out.append(pending_newlines >= 1 ? "\n\n" : "\n");
+      pending_newlines = 0;
+      bool last_space = false;
+      for (char c : line) {
+        const bool space = c == ' ' || c == '\t';
+        if (space && last_space) continue;
+        out.push_back(space ? ' ' : c);
+        last_space = space;
+      }
+    }
+    start = end + 1;
+  }
+  return out;
+}
+
+std::vector<std::string_view> split_row(std::string_view line) {
+  line = trim(line);
+  if (starts_with(line, "|")) line.remove_prefix(1);
+  if (!line.empty() && line.back() == '|') line.remove_suffix(1);
+  std::vector<std::string_view> cells;
+  size_t start = 0;
+  for (size_t i = 0; i <= line.size(); ++i) {
+    if (i == line.size() || line[i] == '|') {
+      cells.push_back(trim(line.substr(start, i - start)));
+      start = i + 1;
+    }
+  }
+  return cells;
+}
+
+bool is_separator_row(std::string_view line) {
+  return line.find("---") != std::string_view::npos &&
+         line.find_first_not_of("|:- \t") == std::string_view::npos;
+}
+
+enum class Column { id, permanent, name, description, extra };
+
+std::string snake_case(std::string_view text) {
+  std::string out;
+  for (char c : trim(text)) {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      out.push_back(static_cast<char>(std::tolower(static_cast<unsigned char>(c))));
+    } else if (!out.empty() && out.back() != '_') {
+      out.push_back('_');
+    }
+  }
+  while (!out.empty() && out.back() == '_') out.pop_back();
+  return out;
+}
+
+}  // namespace
+
+std::string strip_markup(std::string_view cell) {
+  return tidy_whitespace(drop_emphasis(rewrite_links(rewrite_tags(cell))));
+}
+
+std::string canonical_group_name(std::string_view title) {
+  std::string out;
+  for (char c : trim(title)) {
+    if (std::isalnum(static_cast<unsigned char>(c))) {
+      out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
+    } else if (!out.empty() && out.back() != '_') {
+      out.push_back('_');
+    }
+  }
+  while (!out.empty() && out.back() == '_') out.pop_back();
+  return out;
+}
+
+ImportResult import_page(std::string_view page, std::string_view page_name, std::string_view source_date) {
+  ImportResult result;
+  result.document.source.page = std::string(page_name);
+  result.document.source.date = std::string(source_date);
+  auto diag = [&](int line, std::string message) {
+    result.diagnostics.push_back({std::string(page_name), line, std::move(message)});
+  };
+
+  const SectionFamily* section = nullptr;
+  std::string section_title;
+  std::string group_title;
+  std::string anchor;
+  std::optional<int> group_id;
+  std::vector<Column> columns;
+  std::vector<std::string> extra_keys;
+  bool in_table = false;
+  // (family, kind, group, id) -> entry index, to fold a repeated id into aliases.
+  std::map<std::tuple<int, int, int, int>, std::pair<size_t, int>> seen;
+
+  int line_no = 0;
+  size_t pos = 0;
+  while (pos <= page.size()) {
+    size_t end = page.find('\n', pos);
+    if (end == std::string_view::npos) end = page.size();
+    const std::string_view raw_line = page.substr(pos, end - pos);
+    pos = end + 1;
+    ++line_no;
+    const std::string_view line = trim(raw_line);
+
+    if (!starts_with(line, "|")) in_table = false;
+    if (starts_with(line, "# ")) {
+      if (result.document.source.title.empty()) result.document.source.title = std::string(trim(line.substr(2)));
+      continue;
+    }
+    if (starts_with(line, "## ")) {
+      section_title = std::string(trim(line.substr(3)));
+      section = nullptr;
+      for (const auto& s : kSections) {
+        if (lower(section_title) == s.title) section = &s;
+      }
+      group_title.clear();
+      anchor.clear();
+      group_id.reset();
+      continue;
+    }
+    if (starts_with(line, "### ")) {
+      std::string_view heading = trim(line.substr(4));
+      anchor.clear();
+      if (const size_t open = heading.rfind("[#"); open != std::string_view::npos && heading.back() == ']') {
+        anchor = std::string(heading.substr(open + 2, heading.size() - open - 3));
+        heading = trim(heading.substr(0, open));
+      }
+      group_title = std::string(heading);
+      group_id.reset();
+      continue;
+    }
+    if (starts_with(line, "**Group ID:")) {
+      std::string_view rest = trim(line.substr(11));
+      size_t digits = 0;
+      while (digits < rest.size() && std::isdigit(static_cast<unsigned char>(rest[digits]))) ++digits;
+      group_id = parse_int(rest.substr(0, digits));
+      if (!group_id) diag(line_no, "cannot read the group id in '" + std::string(line) + "'");
+      continue;
+    }
+    if (!starts_with(line, "|")) continue;
+
+    if (!in_table) {  // header row
+      in_table = true;
+      columns.clear();
+      extra_keys.clear();
+      if (!section) {
+        diag(line_no, "a code table under section '" + section_title +
+                          "', which the importer does not map to a product family");
+      }
+      for (auto cell : split_row(line)) {
+        const std::string name = lower(cell);
+        Column column = Column::extra;
+        if (name == "id") column = Column::id;
+        else if (name == "permanent") column = Column::permanent;
+        else if (name == "status" || name == "error" || name == "name" || name == "value") column = Column::name;
+        else if (name == "description") column = Column::description;
+        columns.push_back(column);
+        extra_keys.push_back(column == Column::extra ? snake_case(cell) : std::string());
+      }
+      const auto has = [&](Column c) { return std::find(columns.begin(), columns.end(), c) != columns.end(); };
+      if (!has(Column::id) || !has(Column::name)) {
+        diag(line_no, "table header has no ID or name column: '" + std::string(line) + "'");
+      }
+      continue;
+    }
+    if (is_separator_row(line)) continue;
+    if (!section) continue;  // already reported at the header
+
+    ++result.table_rows;
+    const auto cells = split_row(line);
+    if (cells.size() != columns.size()) {
+      diag(line_no, "row has " + std::to_string(cells.size()) + " cells, header has " +
+                        std::to_string(columns.size()));
+      continue;
+    }
+    Entry entry;
+    entry.kind = section->kind;
+    entry.family = section->family;
+    entry.group_id = group_id;
+    entry.group_title = group_title;
+    entry.group_name = canonical_group_name(group_title);
+    entry.section = anchor;
+    bool ok = true;
+    for (size_t c = 0; c < cells.size(); ++c) {
+      const std::string_view cell = cells[c];
+      switch (columns[c]) {
+        case Column::id:
+          if (auto id = parse_int(cell)) {
+            entry.id = *id;
+          } else {
+            diag(line_no, "cannot read the id '" + std::string(cell) + "'");
+            ok = false;
+          }
+          break;
+        case Column::permanent:
+          if (lower(cell) == "true") entry.permanent = true;
+          else if (lower(cell) == "false") entry.permanent = false;
+          else {
+            diag(line_no, "permanent flag must be true or false, got '" + std::string(cell) + "'");
+            ok = false;
+          }
+          break;
+        case Column::name: entry.name = strip_markup(cell); break;
+        case Column::description: {
+          // The page separates the description from what to do about it with a blank line.
+          const size_t split = cell.find("<br/><br/>");
+          entry.description = strip_markup(cell.substr(0, split));
+          if (split != std::string_view::npos) entry.resolution = strip_markup(cell.substr(split + 10));
+          break;
+        }
+        case Column::extra: entry.extra.push_back({extra_keys[c], strip_markup(cell)}); break;
+      }
+    }
+    if (!ok) continue;
+    if (entry.name.empty()) {
+      diag(line_no, "row has an empty name");
+      continue;
+    }
+    const auto key = std::make_tuple(static_cast<int>(entry.family), static_cast<int>(entry.kind),
+                                     entry.group_id.value_or(-1), entry.id);
+    if (auto it = seen.find(key); it != seen.end()) {
+      Entry& first = result.document.entries[it->second.first];
+      if (first.section != entry.section || first.group_title != entry.group_title) {
+        diag(line_no, "duplicate code " + std::string(to_string(entry.kind)) + " " + std::to_string(entry.id) +
+                          " in family " + std::string(to_string(entry.family)) + " (first at line " +
+                          std::to_string(it->second.second) + ")");
+        continue;
+      }
+      // Same table, same id, another name: the page gives two names for one code. Both rows stay
+      // entries, each naming the other, so either name finds the code and its own text.
+      entry.aliases.push_back(first.name);
+      for (const auto& alias : first.aliases) entry.aliases.push_back(alias);
+      for (size_t i = it->second.first; i < result.document.entries.size(); ++i) {
+        Entry& sibling = result.document.entries[i];
+        if (sibling.family == entry.family && sibling.kind == entry.kind && sibling.id == entry.id &&
+            sibling.group_id == entry.group_id) {
+          sibling.aliases.push_back(entry.name);
+        }
+      }
+      result.document.entries.push_back(std::move(entry));
+      continue;
+    }
+    seen.emplace(key, std::make_pair(result.document.entries.size(), line_no));
+    result.document.entries.push_back(std::move(entry));
+  }
+  if (result.document.entries.empty() && result.diagnostics.empty()) {
+    diag(0, "no code tables found");
+  }
+  return result;
+}
+
+namespace {
+void yaml_string(std::string& out, std::string_view text) { json::append_string(out, text); }
+}  // namespace
+
+std::string to_yaml(const CodesDocument& document) {
+  std::string out;
+  out.reserve(document.entries.size() * 600);
+  out += "# Generated by `dlr-enricher catalog import` from the vendor's page; re-import, do not edit.\n";
+  out += "source:\n  title: ";
+  yaml_string(out, document.source.title);
+  out += "\n  date: ";
+  yaml_string(out, document.source.date);
+  out += "\n  page: ";
+  yaml_string(out, document.source.page);
+  out += "\nentries:\n";
+  for (const Entry& e : document.entries) {
+    out += "  - kind: ";
+    out += to_string(e.kind);
+    out += "\n    family: ";
+    out += to_string(e.family);
+    out += "\n    group_id: ";
+    out += e.group_id ? std::to_string(*e.group_id) : "null";
+    out += "\n    group_name: ";
+    yaml_string(out, e.group_name);
+    out += "\n    group_title: ";
+    yaml_string(out, e.group_title);
+    out += "\n    id: " + std::to_string(e.id);
+    out += "\n    name: ";
+    yaml_string(out, e.name);
+    out += "\n    aliases: [";
+    for (size_t i = 0; i < e.aliases.size(); ++i) {
+      if (i) out += ", ";
+      yaml_string(out, e.aliases[i]);
+    }
+    out += "]\n    permanent: ";
+    out += e.permanent ? (*e.permanent ? "true" : "false") : "null";
+    out += "\n    description: ";
+    yaml_string(out, e.description);
+    out += "\n    resolution: ";
+    yaml_string(out, e.resolution);
+    out += "\n    section: ";
+    yaml_string(out, e.section);
+    out += "\n    extra: {";
+    for (size_t i = 0; i < e.extra.size(); ++i) {
+      if (i) out += ", ";
+      out += e.extra[i].key + ": ";
+      yaml_string(out, e.extra[i].value);
+    }
+    out += "}\n";
+  }
+  return out;
+}
+
+}  // namespace dlr::catalog

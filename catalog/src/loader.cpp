@@ -1,0 +1,364 @@
+#include "dlr/catalog/loader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <set>
+#include <sstream>
+#include <tuple>
+
+#ifndef DLR_CATALOG_SOURCE_DIR
+#define DLR_CATALOG_SOURCE_DIR "catalog"
+#endif
+
+namespace dlr::catalog {
+namespace {
+
+// Collects diagnostics for one file; every check reports and carries on.
+class Checker {
+ public:
+  Checker(std::string_view file, std::vector<Diagnostic>& out) : file_(file), out_(out) {}
+
+  void error(const YAML::Node& at, const std::string& message) {
+    out_.push_back({file_, at.Mark().line + 1, message});
+  }
+  void error(int line, const std::string& message) { out_.push_back({file_, line, message}); }
+
+  void reject_unknown_keys(const YAML::Node& map, const std::set<std::string>& known, std::string_view what) {
+    for (const auto& kv : map) {
+      const auto key = kv.first.as<std::string>();
+      if (!known.count(key)) {
+        std::string list;
+        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+        error(kv.first, "unknown key '" + key + "' in " + std::string(what) + " (known: " + list + ")");
+      }
+    }
+  }
+
+  bool require(const YAML::Node& map, const char* key, std::string_view what) {
+    if (map[key]) return true;
+    error(map, std::string(what) + " is missing required field '" + key + "'");
+    return false;
+  }
+
+  template <typename T>
+  bool get(const YAML::Node& node, const char* key, T& out) {
+    try {
+      if (!node.IsScalar()) throw YAML::Exception(node.Mark(), "");
+      out = node.as<T>();
+      return true;
+    } catch (const YAML::Exception&) {
+      error(node, std::string("field '") + key + "' must be " + type_name<T>());
+      return false;
+    }
+  }
+
+  bool get_optional_int(const YAML::Node& node, const char* key, std::optional<int>& out) {
+    if (!node || node.IsNull()) {
+      out.reset();
+      return true;
+    }
+    int value = 0;
+    if (!get(node, key, value)) return false;
+    out = value;
+    return true;
+  }
+
+ private:
+  template <typename T>
+  static const char* type_name() {
+    if constexpr (std::is_same_v<T, int>) return "an integer";
+    else if constexpr (std::is_same_v<T, bool>) return "true or false";
+    else return "a string";
+  }
+  std::string file_;
+  std::vector<Diagnostic>& out_;
+};
+
+bool load_yaml(std::string_view text, std::string_view file, std::vector<Diagnostic>& diagnostics,
+               YAML::Node& root) {
+  try {
+    root = YAML::Load(std::string(text));
+    return true;
+  } catch (const YAML::ParserException& e) {
+    diagnostics.push_back({std::string(file), e.mark.line + 1, "YAML syntax: " + e.msg});
+    return false;
+  }
+}
+
+}  // namespace
+
+CodesDocument parse_codes(std::string_view yaml, std::string_view file, std::vector<Diagnostic>& diagnostics) {
+  CodesDocument doc;
+  YAML::Node root;
+  if (!load_yaml(yaml, file, diagnostics, root)) return doc;
+  Checker check(file, diagnostics);
+  if (!root.IsMap()) {
+    check.error(root, "top level must be a map with 'source' and 'entries'");
+    return doc;
+  }
+  check.reject_unknown_keys(root, {"source", "entries"}, "the catalogue");
+  if (const auto source = root["source"]; source && source.IsMap()) {
+    check.reject_unknown_keys(source, {"title", "date", "page"}, "source");
+    if (check.require(source, "date", "source")) check.get(source["date"], "date", doc.source.date);
+    if (source["title"]) check.get(source["title"], "title", doc.source.title);
+    if (source["page"]) check.get(source["page"], "page", doc.source.page);
+  } else {
+    check.error(root, "'source' must be a map with title, date and page");
+  }
+  const auto entries = root["entries"];
+  if (!entries || !entries.IsSequence()) {
+    check.error(root, "'entries' must be a list");
+    return doc;
+  }
+  const std::set<std::string> known = {"kind",     "family",      "group_id",    "group_name", "group_title",
+                                       "id",       "name",        "aliases",     "permanent",  "description",
+                                       "resolution", "section",   "extra"};
+  std::map<std::tuple<int, int, int, int>, std::pair<int, size_t>> seen;
+  for (const auto& node : entries) {
+    if (!node.IsMap()) {
+      check.error(node, "each entry must be a map");
+      continue;
+    }
+    check.reject_unknown_keys(node, known, "an entry");
+    Entry e;
+    bool ok = true;
+    for (const char* key : {"kind", "family", "id", "name", "description"}) ok &= check.require(node, key, "entry");
+    if (!ok) continue;
+    std::string text;
+    if (check.get(node["kind"], "kind", text) && !parse_kind(text, e.kind)) {
+      check.error(node["kind"], "kind must be status or error, got '" + text + "'");
+      ok = false;
+    }
+    if (check.get(node["family"], "family", text) && !parse_family(text, e.family)) {
+      check.error(node["family"], "unknown family '" + text + "' (known: " + family_names() + ")");
+      ok = false;
+    }
+    ok &= check.get(node["id"], "id", e.id);
+    ok &= check.get(node["name"], "name", e.name);
+    ok &= check.get(node["description"], "description", e.description);
+    ok &= check.get_optional_int(node["group_id"], "group_id", e.group_id);
+    if (node["group_name"]) ok &= check.get(node["group_name"], "group_name", e.group_name);
+    if (node["group_title"]) ok &= check.get(node["group_title"], "group_title", e.group_title);
+    if (node["resolution"]) ok &= check.get(node["resolution"], "resolution", e.resolution);
+    if (node["section"]) ok &= check.get(node["section"], "section", e.section);
+    if (const auto p = node["permanent"]; p && !p.IsNull()) {
+      bool flag = false;
+      if (check.get(p, "permanent", flag)) e.permanent = flag;
+      else ok = false;
+    }
+    if (const auto aliases = node["aliases"]; aliases) {
+      if (!aliases.IsSequence()) {
+        check.error(aliases, "aliases must be a list of names");
+        ok = false;
+      } else {
+        for (const auto& a : aliases) {
+          std::string alias;
+          if (check.get(a, "aliases", alias)) e.aliases.push_back(alias);
+          else ok = false;
+        }
+      }
+    }
+    if (const auto extra = node["extra"]; extra) {
+      if (!extra.IsMap()) {
+        check.error(extra, "extra must be a map of column name to text");
+        ok = false;
+      } else {
+        for (const auto& kv : extra) {
+          Extra x;
+          x.key = kv.first.as<std::string>();
+          if (check.get(kv.second, "extra", x.value)) e.extra.push_back(std::move(x));
+          else ok = false;
+        }
+      }
+    }
+    if (e.name.empty()) {
+      check.error(node["name"], "name must not be empty");
+      ok = false;
+    }
+    if (!ok) continue;
+    const int line = node.Mark().line + 1;
+    const auto key = std::make_tuple(static_cast<int>(e.family), static_cast<int>(e.kind), e.group_id.value_or(-1), e.id);
+    if (auto [it, inserted] = seen.emplace(key, std::make_pair(line, doc.entries.size())); !inserted) {
+      // Allowed only for a code the page lists under two names: each entry names the other.
+      const Entry& other = doc.entries[it->second.second];
+      const bool aliased = std::find(e.aliases.begin(), e.aliases.end(), other.name) != e.aliases.end() &&
+                           std::find(other.aliases.begin(), other.aliases.end(), e.name) != other.aliases.end();
+      if (!aliased) {
+        check.error(line, "duplicate entry: " + std::string(to_string(e.family)) + " " +
+                              std::string(to_string(e.kind)) + " " + std::to_string(e.id) +
+                              " in the same group as the entry at line " + std::to_string(it->second.first) +
+                              " (two names for one code must list each other in aliases)");
+        continue;
+      }
+    }
+    doc.entries.push_back(std::move(e));
+  }
+  return doc;
+}
+
+Policy parse_policy(std::string_view yaml, std::string_view file, std::vector<Diagnostic>& diagnostics) {
+  Policy policy;
+  YAML::Node root;
+  if (!load_yaml(yaml, file, diagnostics, root)) return policy;
+  Checker check(file, diagnostics);
+  if (!root.IsMap()) {
+    check.error(root, "top level must be a map with 'defaults' and 'rules'");
+    return policy;
+  }
+  check.reject_unknown_keys(root, {"defaults", "rules"}, "the policy");
+  auto read_retry = [&](const YAML::Node& node, RetryHint& out) {
+    if (!node.IsMap()) {
+      check.error(node, "retry must be a map with not_before_s and max_attempts");
+      return false;
+    }
+    check.reject_unknown_keys(node, {"not_before_s", "max_attempts"}, "retry");
+    bool ok = check.require(node, "not_before_s", "retry") && check.get(node["not_before_s"], "not_before_s", out.not_before_s);
+    ok = check.require(node, "max_attempts", "retry") && check.get(node["max_attempts"], "max_attempts", out.max_attempts) && ok;
+    if (ok && (out.not_before_s < 0 || out.max_attempts < 1)) {
+      check.error(node, "retry needs not_before_s >= 0 and max_attempts >= 1");
+      ok = false;
+    }
+    return ok;
+  };
+  if (const auto defaults = root["defaults"]; defaults) {
+    if (defaults.IsMap()) {
+      check.reject_unknown_keys(defaults, {"retry"}, "defaults");
+      if (defaults["retry"]) read_retry(defaults["retry"], policy.default_retry);
+    } else {
+      check.error(defaults, "defaults must be a map");
+    }
+  }
+  const auto rules = root["rules"];
+  if (!rules || !rules.IsSequence()) {
+    check.error(root, "'rules' must be a list");
+    return policy;
+  }
+  std::map<std::string, int> names;
+  for (const auto& node : rules) {
+    if (!node.IsMap()) {
+      check.error(node, "each rule must be a map");
+      continue;
+    }
+    check.reject_unknown_keys(node, {"name", "match", "outcome", "final", "retry", "reason"}, "a rule");
+    Rule rule;
+    rule.line = node.Mark().line + 1;
+    bool ok = check.require(node, "name", "rule") && check.get(node["name"], "name", rule.name);
+    ok = check.require(node, "reason", "rule") && check.get(node["reason"], "reason", rule.reason) && ok;
+    if (ok) {
+      if (auto [it, inserted] = names.emplace(rule.name, rule.line); !inserted) {
+        check.error(node, "duplicate rule name '" + rule.name + "' (first at line " + std::to_string(it->second) + ")");
+        ok = false;
+      }
+    }
+    if (check.require(node, "match", "rule")) {
+      const auto match = node["match"];
+      if (!match.IsMap()) {
+        check.error(match, "match must be a map");
+        ok = false;
+      } else {
+        check.reject_unknown_keys(match, {"kind", "family", "group", "id", "name"}, "match");
+        std::string text;
+        if (match["kind"]) {
+          Kind kind{};
+          if (check.get(match["kind"], "kind", text) && parse_kind(text, kind)) rule.kind = kind;
+          else {
+            check.error(match["kind"], "kind must be status or error");
+            ok = false;
+          }
+        }
+        if (match["family"]) {
+          Family family{};
+          if (check.get(match["family"], "family", text) && parse_family(text, family)) rule.family = family;
+          else {
+            check.error(match["family"], "unknown family '" + text + "' (known: " + family_names() + ")");
+            ok = false;
+          }
+        }
+        if (match["group"]) ok &= check.get_optional_int(match["group"], "group", rule.group);
+        if (match["id"]) ok &= check.get_optional_int(match["id"], "id", rule.id);
+        if (match["name"]) {
+          if (check.get(match["name"], "name", text)) rule.code_name = text;
+          else ok = false;
+        }
+        if (match.size() == 0) {
+          check.error(match, "match must name at least one of kind, family, group, id, name");
+          ok = false;
+        }
+      }
+    } else {
+      ok = false;
+    }
+    if (node["outcome"]) {
+      std::string text;
+      Outcome outcome{};
+      if (check.get(node["outcome"], "outcome", text) && parse_outcome(text, outcome)) rule.outcome = outcome;
+      else {
+        check.error(node["outcome"], "outcome must be delivered, pending, retryable or permanent");
+        ok = false;
+      }
+    }
+    if (node["final"]) {
+      bool final = false;
+      if (check.get(node["final"], "final", final)) rule.final = final;
+      else ok = false;
+    }
+    if (node["retry"]) {
+      RetryHint hint;
+      if (read_retry(node["retry"], hint)) rule.retry = hint;
+      else ok = false;
+    }
+    if (ok) policy.rules.push_back(std::move(rule));
+  }
+  return policy;
+}
+
+bool read_file(const std::string& path, std::string& out, std::string& error) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    error = "cannot open " + path;
+    return false;
+  }
+  std::ostringstream buffer;
+  buffer << in.rdbuf();
+  out = std::move(buffer).str();
+  return true;
+}
+
+Loaded load_catalog(const std::string& codes_path, const std::string& policy_path) {
+  Loaded loaded;
+  std::string codes_text, policy_text, error;
+  if (!read_file(codes_path, codes_text, error)) loaded.diagnostics.push_back({codes_path, 0, error});
+  if (!read_file(policy_path, policy_text, error)) loaded.diagnostics.push_back({policy_path, 0, error});
+  if (!loaded.diagnostics.empty()) return loaded;
+  try {
+    CodesDocument codes = parse_codes(codes_text, codes_path, loaded.diagnostics);
+    Policy policy = parse_policy(policy_text, policy_path, loaded.diagnostics);
+    if (!loaded.diagnostics.empty()) return loaded;
+    char hex[17];
+    const uint64_t hash = content_hash(policy_text, content_hash(codes_text));
+    std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
+    std::string version = codes.source.date + "+" + std::string(hex, 12);
+    loaded.catalog = Catalog::build(std::move(codes), std::move(policy), std::move(version), loaded.diagnostics,
+                                    policy_path);
+  } catch (const std::exception& e) {  // a yaml-cpp surprise must still end as a diagnostic
+    loaded.diagnostics.push_back({codes_path, 0, std::string("unexpected error: ") + e.what()});
+    loaded.catalog.reset();
+  }
+  return loaded;
+}
+
+std::string default_codes_path() {
+  const char* dir = std::getenv("DLR_CATALOG_DIR");
+  return std::string(dir && *dir ? dir : DLR_CATALOG_SOURCE_DIR) + "/codes.yaml";
+}
+
+std::string default_policy_path() {
+  const char* dir = std::getenv("DLR_CATALOG_DIR");
+  return std::string(dir && *dir ? dir : DLR_CATALOG_SOURCE_DIR) + "/policy.yaml";
+}
+
+}  // namespace dlr::catalog
