@@ -204,7 +204,7 @@ std::vector<std::string_view> split_row(std::string_view line) {
 }
 
 bool is_separator_row(std::string_view line) {
-  return line.find("---") != std::string_view::npos &&
+  return line.find('-') != std::string_view::npos &&
          line.find_first_not_of("|:- \t") == std::string_view::npos;
 }
 
