@@ -74,10 +74,32 @@ bool decide(const Entry& entry, const Policy& policy, Decision& out, std::vector
   }
   out.final = best && best->final ? *best->final : out.outcome != Outcome::pending;
   out.retry = best && best->retry ? *best->retry : policy.default_retry;
+  render_json(out);
   return true;
 }
 
 }  // namespace
+
+void render_json(Decision& d) {
+  std::string& out = d.json_members;
+  out.clear();
+  out += "\"final\":";
+  json::append_bool(out, d.final);
+  out += ",\"rule\":";
+  json::append_string(out, d.rule);
+  out += ",\"reason\":";
+  json::append_string(out, d.reason);
+  out += ",\"retry\":";
+  if (d.outcome == Outcome::retryable) {
+    out += "{\"notBeforeSeconds\":";
+    json::append_int(out, d.retry.not_before_s);
+    out += ",\"maxAttempts\":";
+    json::append_int(out, d.retry.max_attempts);
+    out += '}';
+  } else {
+    out += "null";
+  }
+}
 
 std::string_view to_string(MatchKind kind) noexcept {
   switch (kind) {

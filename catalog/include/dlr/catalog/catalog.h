@@ -21,7 +21,12 @@ struct Decision {
   std::string rule;    ///< the rule's name, or "vendor-flag"
   std::string reason;  ///< why, in words
   RetryHint retry;     ///< meaningful when outcome is retryable
+  /// JSON members "final","rule","reason","retry" (no braces), escaped once at build time.
+  std::string json_members;
 };
+
+/// Fills `decision.json_members` from its other fields.
+void render_json(Decision& decision);
 
 struct CompiledEntry {
   Entry entry;
