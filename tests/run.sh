@@ -11,7 +11,7 @@ build_dir=${BUILD_DIR:-build}
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-Release} >/dev/null
 cmake --build "$build_dir" -j "$(nproc)"
 
-if [ -x deploy/kafka/local.sh ]; then
+if [ -x deploy/kafka/local.sh ] && [ -d tests/integration ] && ls tests/integration/* >/dev/null 2>&1; then
   # An isolated broker on its own port and data folder: tests never touch a broker a user runs.
   export KAFKA_PORT=${TEST_KAFKA_PORT:-19092}
   export KAFKA_DATA=${TEST_KAFKA_DATA:-$PWD/$build_dir/kafka-test}
