@@ -230,16 +230,10 @@ std::string strip_markup(std::string_view cell) {
 }
 
 std::string canonical_group_name(std::string_view title) {
-  std::string out;
-  for (char c : trim(title)) {
-    if (std::isalnum(static_cast<unsigned char>(c))) {
-      out.push_back(static_cast<char>(std::toupper(static_cast<unsigned char>(c))));
-    } else if (!out.empty() && out.back() != '_') {
-      out.push_back('_');
-    }
-  }
-  while (!out.empty() && out.back() == '_') out.pop_back();
-  return out;
+  std::string name = snake_case(title);
+  std::transform(name.begin(), name.end(), name.begin(),
+                 [](unsigned char c) { return static_cast<char>(std::toupper(c)); });
+  return name;
 }
 
 ImportResult import_page(std::string_view page, std::string_view page_name, std::string_view source_date) {
