@@ -8,7 +8,7 @@ packages=(
   libsimdjson-dev libyaml-cpp-dev librdkafka-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-jsonschema python3-yaml
-  openjdk-17-jre-headless maven kcat curl procps
+  openjdk-17-jre-headless maven kcat curl procps iproute2
 )
 
 missing=()
