@@ -1,0 +1,76 @@
+// The one YAML configuration of the Kafka stage: plain structs with defaults, and a loader that
+// reports every problem with its line.
+#pragma once
+
+#include <array>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "dlr/catalog/model.h"
+
+namespace dlr::config {
+
+/// An input topic and the channel its reports come from (the channel binding).
+struct Input {
+  std::string topic;
+  std::string channel;  ///< a channel name (sms, email, voice, whatsapp, ...); "" for none
+};
+
+/// Output topics, one per destination.
+struct Outputs {
+  std::string enriched = "dlr.enriched";
+  std::string retry = "dlr.retry";
+  std::string dead_letter = "dlr.dlq";
+  std::string analytics = "dlr.analytics";
+};
+
+enum class Destination { enriched, retry, dead_letter, analytics };
+inline constexpr int kDestinationCount = 4;
+
+/// Which destinations each verdict is written to. Index: delivered, pending, retryable,
+/// permanent, invalid.
+struct Routing {
+  std::array<std::vector<Destination>, 5> routes = {{
+      {Destination::enriched, Destination::analytics},                           // delivered
+      {Destination::enriched, Destination::analytics},                           // pending
+      {Destination::enriched, Destination::retry, Destination::analytics},       // retryable
+      {Destination::enriched, Destination::dead_letter, Destination::analytics}, // permanent
+      {Destination::dead_letter},                                                // invalid
+  }};
+};
+
+struct Config {
+  std::string brokers = "127.0.0.1:9092";  ///< bootstrap servers; --brokers overrides
+  std::string group_id = "dlr-enricher";   ///< consumer group shared by every instance
+  std::vector<Input> inputs;               ///< at least one
+  Outputs outputs;
+  Routing routing;
+  std::string codes_path;    ///< catalogue codes; default: the shipped catalog/codes.yaml
+  std::string policy_path;   ///< classification policy; default: the shipped catalog/policy.yaml
+  size_t max_document_bytes = 1 << 20;  ///< larger messages go to the dead-letter topic as TOO_LARGE
+  std::string metrics_address = "127.0.0.1:9464";  ///< Prometheus /metrics, /healthz, /readyz
+  int stats_interval_s = 30;        ///< one-line stats log period; 0 disables
+  int shutdown_timeout_s = 30;      ///< bound on drain, flush and commit at SIGTERM
+  std::string log_format = "plain";  ///< plain or json
+  std::map<std::string, std::string> kafka_common;    ///< librdkafka properties for both clients
+  std::map<std::string, std::string> kafka_consumer;  ///< consumer-only properties
+  std::map<std::string, std::string> kafka_producer;  ///< producer-only properties
+};
+
+struct LoadResult {
+  Config config;
+  std::vector<catalog::Diagnostic> diagnostics;  ///< empty when the config is valid
+};
+
+/// Parses and validates a config. Relative catalogue paths are taken from the config's folder.
+[[nodiscard]] LoadResult load_config(const std::string& path);
+[[nodiscard]] LoadResult parse_config(const std::string& yaml, const std::string& file, const std::string& base_dir);
+
+/// librdkafka properties whose values are secrets: shown redacted, never logged.
+[[nodiscard]] bool is_secret_property(const std::string& key);
+
+/// The effective configuration as YAML, secrets redacted.
+[[nodiscard]] std::string describe(const Config& config);
+
+}  // namespace dlr::config

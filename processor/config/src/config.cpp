@@ -1,0 +1,248 @@
+#include "dlr/config/config.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <set>
+#include <sstream>
+
+#include "dlr/catalog/loader.h"
+#include "dlr/core/channel.h"
+
+namespace dlr::config {
+namespace {
+
+using catalog::Diagnostic;
+
+class Reader {
+ public:
+  Reader(std::string file, std::vector<Diagnostic>& out) : file_(std::move(file)), out_(out) {}
+
+  void error(const YAML::Node& at, const std::string& message) { out_.push_back({file_, at.Mark().line + 1, message}); }
+
+  void only(const YAML::Node& map, const std::set<std::string>& known, const std::string& where) {
+    for (const auto& kv : map) {
+      const auto key = kv.first.as<std::string>();
+      if (!known.count(key)) {
+        std::string list;
+        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
+        error(kv.first, "unknown key '" + key + "' in " + where + " (known: " + list + ")");
+      }
+    }
+  }
+
+  bool map(const YAML::Node& node, const std::string& what) {
+    if (node.IsMap()) return true;
+    error(node, what + " must be a map");
+    return false;
+  }
+
+  void string(const YAML::Node& node, const std::string& what, std::string& out) {
+    if (!node) return;
+    if (!node.IsScalar() || node.as<std::string>().empty()) {
+      error(node, what + " must be a non-empty string");
+      return;
+    }
+    out = node.as<std::string>();
+  }
+
+  template <typename Int>
+  void number(const YAML::Node& node, const std::string& what, Int& out, long long min, long long max) {
+    if (!node) return;
+    try {
+      const long long value = node.as<long long>();
+      if (value < min || value > max) throw YAML::Exception(node.Mark(), "");
+      out = static_cast<Int>(value);
+    } catch (const YAML::Exception&) {
+      error(node, what + " must be a whole number from " + std::to_string(min) + " to " + std::to_string(max));
+    }
+  }
+
+  void properties(const YAML::Node& node, const std::string& what, std::map<std::string, std::string>& out) {
+    if (!node) return;
+    if (!map(node, what)) return;
+    for (const auto& kv : node) {
+      if (!kv.second.IsScalar()) {
+        error(kv.second, what + "." + kv.first.as<std::string>() + " must be a scalar (librdkafka properties are strings)");
+        continue;
+      }
+      out[kv.first.as<std::string>()] = kv.second.as<std::string>();
+    }
+  }
+
+ private:
+  std::string file_;
+  std::vector<Diagnostic>& out_;
+};
+
+constexpr const char* kVerdicts[] = {"delivered", "pending", "retryable", "permanent", "invalid"};
+
+bool parse_destination(const std::string& text, Destination& out) {
+  if (text == "enriched") out = Destination::enriched;
+  else if (text == "retry") out = Destination::retry;
+  else if (text == "dead_letter") out = Destination::dead_letter;
+  else if (text == "analytics") out = Destination::analytics;
+  else return false;
+  return true;
+}
+
+}  // namespace
+
+bool is_secret_property(const std::string& key) {
+  return key.find("password") != std::string::npos || key.find("secret") != std::string::npos ||
+         key == "ssl.key.pem" || key == "sasl.oauthbearer.config";
+}
+
+LoadResult parse_config(const std::string& yaml, const std::string& file, const std::string& base_dir) {
+  LoadResult result;
+  Config& c = result.config;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::ParserException& e) {
+    result.diagnostics.push_back({file, e.mark.line + 1, "YAML syntax: " + e.msg});
+    return result;
+  }
+  Reader r(file, result.diagnostics);
+  if (!root.IsMap()) {
+    r.error(root, "the config must be a map");
+    return result;
+  }
+  r.only(root, {"brokers", "group_id", "inputs", "outputs", "routing", "catalog", "processing", "metrics", "logging",
+                "shutdown_timeout_s", "kafka"},
+         "the config");
+  r.string(root["brokers"], "brokers", c.brokers);
+  r.string(root["group_id"], "group_id", c.group_id);
+
+  if (const auto inputs = root["inputs"]; !inputs || !inputs.IsSequence() || inputs.size() == 0) {
+    r.error(inputs ? inputs : root, "inputs must be a list of {topic, channel}, at least one");
+  } else {
+    std::set<std::string> topics;
+    for (const auto& node : inputs) {
+      if (!r.map(node, "each input")) continue;
+      r.only(node, {"topic", "channel"}, "an input");
+      Input input;
+      r.string(node["topic"], "input topic", input.topic);
+      if (!node["topic"]) r.error(node, "an input needs a topic");
+      r.string(node["channel"], "input channel", input.channel);
+      if (!input.channel.empty() && core::parse_channel(input.channel) == core::Channel::unknown) {
+        r.error(node["channel"], "unknown channel '" + input.channel + "' (sms, mms, voice, email, push, whatsapp, viber, rcs, messenger, ...)");
+      }
+      if (!input.topic.empty() && !topics.insert(input.topic).second) r.error(node, "topic '" + input.topic + "' is bound twice");
+      c.inputs.push_back(input);
+    }
+  }
+
+  if (const auto outputs = root["outputs"]; outputs && r.map(outputs, "outputs")) {
+    r.only(outputs, {"enriched", "retry", "dead_letter", "analytics"}, "outputs");
+    r.string(outputs["enriched"], "outputs.enriched", c.outputs.enriched);
+    r.string(outputs["retry"], "outputs.retry", c.outputs.retry);
+    r.string(outputs["dead_letter"], "outputs.dead_letter", c.outputs.dead_letter);
+    r.string(outputs["analytics"], "outputs.analytics", c.outputs.analytics);
+  }
+  for (const auto& input : c.inputs) {
+    for (const auto& out : {c.outputs.enriched, c.outputs.retry, c.outputs.dead_letter, c.outputs.analytics}) {
+      if (input.topic == out) r.error(root["inputs"], "topic '" + out + "' is both an input and an output");
+    }
+  }
+
+  if (const auto routing = root["routing"]; routing && r.map(routing, "routing")) {
+    r.only(routing, {"delivered", "pending", "retryable", "permanent", "invalid"}, "routing");
+    for (size_t i = 0; i < 5; ++i) {
+      const auto route = routing[kVerdicts[i]];
+      if (!route) continue;
+      if (!route.IsSequence()) {
+        r.error(route, std::string("routing.") + kVerdicts[i] + " must be a list of destinations");
+        continue;
+      }
+      c.routing.routes[i].clear();
+      for (const auto& d : route) {
+        Destination destination{};
+        if (!d.IsScalar() || !parse_destination(d.as<std::string>(), destination)) {
+          r.error(d, "unknown destination (enriched, retry, dead_letter, analytics)");
+          continue;
+        }
+        c.routing.routes[i].push_back(destination);
+      }
+    }
+    // Invalid input must land somewhere: never dropped.
+    bool invalid_kept = false;
+    for (auto d : c.routing.routes[4]) invalid_kept |= d == Destination::dead_letter;
+    if (!invalid_kept) r.error(routing, "routing.invalid must include dead_letter: unprocessable input is never dropped");
+  }
+
+  auto resolve = [&](const std::string& path) { return path.empty() || path[0] == '/' ? path : base_dir + "/" + path; };
+  if (const auto cat = root["catalog"]; cat && r.map(cat, "catalog")) {
+    r.only(cat, {"codes", "policy"}, "catalog");
+    r.string(cat["codes"], "catalog.codes", c.codes_path);
+    r.string(cat["policy"], "catalog.policy", c.policy_path);
+  }
+  c.codes_path = c.codes_path.empty() ? catalog::default_codes_path() : resolve(c.codes_path);
+  c.policy_path = c.policy_path.empty() ? catalog::default_policy_path() : resolve(c.policy_path);
+
+  if (const auto processing = root["processing"]; processing && r.map(processing, "processing")) {
+    r.only(processing, {"max_document_bytes", "guarantee"}, "processing");
+    r.number(processing["max_document_bytes"], "processing.max_document_bytes", c.max_document_bytes, 64, 64LL << 20);
+    if (const auto g = processing["guarantee"]; g && (!g.IsScalar() || g.as<std::string>() != "at_least_once")) {
+      r.error(g, "processing.guarantee must be at_least_once (exactly_once is not available yet)");
+    }
+  }
+  if (const auto metrics = root["metrics"]; metrics && r.map(metrics, "metrics")) {
+    r.only(metrics, {"address"}, "metrics");
+    r.string(metrics["address"], "metrics.address", c.metrics_address);
+    if (c.metrics_address.rfind(':') == std::string::npos) r.error(metrics["address"], "metrics.address must be HOST:PORT");
+  }
+  if (const auto logging = root["logging"]; logging && r.map(logging, "logging")) {
+    r.only(logging, {"format", "stats_interval_s"}, "logging");
+    r.string(logging["format"], "logging.format", c.log_format);
+    if (c.log_format != "plain" && c.log_format != "json") r.error(logging["format"], "logging.format must be plain or json");
+    r.number(logging["stats_interval_s"], "logging.stats_interval_s", c.stats_interval_s, 0, 86400);
+  }
+  r.number(root["shutdown_timeout_s"], "shutdown_timeout_s", c.shutdown_timeout_s, 1, 3600);
+  if (const auto kafka = root["kafka"]; kafka && r.map(kafka, "kafka")) {
+    r.only(kafka, {"common", "consumer", "producer"}, "kafka");
+    r.properties(kafka["common"], "kafka.common", c.kafka_common);
+    r.properties(kafka["consumer"], "kafka.consumer", c.kafka_consumer);
+    r.properties(kafka["producer"], "kafka.producer", c.kafka_producer);
+  }
+  return result;
+}
+
+LoadResult load_config(const std::string& path) {
+  std::string text, error;
+  if (!catalog::read_file(path, text, error)) {
+    LoadResult result;
+    result.diagnostics.push_back({path, 0, error});
+    return result;
+  }
+  const auto slash = path.find_last_of('/');
+  return parse_config(text, path, slash == std::string::npos ? "." : path.substr(0, slash));
+}
+
+std::string describe(const Config& c) {
+  static constexpr const char* kDestinations[] = {"enriched", "retry", "dead_letter", "analytics"};
+  std::ostringstream out;
+  out << "brokers: " << c.brokers << "\ngroup_id: " << c.group_id << "\ninputs:\n";
+  for (const auto& i : c.inputs) out << "  - {topic: " << i.topic << ", channel: " << (i.channel.empty() ? "none" : i.channel) << "}\n";
+  out << "outputs: {enriched: " << c.outputs.enriched << ", retry: " << c.outputs.retry
+      << ", dead_letter: " << c.outputs.dead_letter << ", analytics: " << c.outputs.analytics << "}\nrouting:\n";
+  for (size_t i = 0; i < 5; ++i) {
+    out << "  " << kVerdicts[i] << ": [";
+    for (size_t j = 0; j < c.routing.routes[i].size(); ++j) {
+      out << (j ? ", " : "") << kDestinations[static_cast<int>(c.routing.routes[i][j])];
+    }
+    out << "]\n";
+  }
+  out << "catalog: {codes: " << c.codes_path << ", policy: " << c.policy_path << "}\n"
+      << "processing: {max_document_bytes: " << c.max_document_bytes << ", guarantee: at_least_once}\n"
+      << "metrics: {address: " << c.metrics_address << "}\n"
+      << "logging: {format: " << c.log_format << ", stats_interval_s: " << c.stats_interval_s << "}\n"
+      << "shutdown_timeout_s: " << c.shutdown_timeout_s << "\nkafka:\n";
+  for (const auto& [name, props] : {std::pair{"common", &c.kafka_common}, std::pair{"consumer", &c.kafka_consumer},
+                                    std::pair{"producer", &c.kafka_producer}}) {
+    out << "  " << name << ":" << (props->empty() ? " {}" : "") << "\n";
+    for (const auto& [k, v] : *props) out << "    " << k << ": " << (is_secret_property(k) ? "\"***\"" : v) << "\n";
+  }
+  return out.str();
+}
+
+}  // namespace dlr::config

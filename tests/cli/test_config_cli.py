@@ -1,0 +1,66 @@
+"""check-config as an operator runs it: the example passes, every problem is listed with its line."""
+import pathlib
+import subprocess
+import sys
+import tempfile
+import unittest
+
+BINARY = sys.argv.pop(1)
+ROOT = pathlib.Path(__file__).resolve().parents[2]
+
+
+def check(text):
+    with tempfile.TemporaryDirectory() as tmp:
+        path = pathlib.Path(tmp) / "c.yaml"
+        path.write_text(text)
+        return subprocess.run([BINARY, "check-config", str(path)], capture_output=True, text=True, timeout=60)
+
+
+class CheckConfig(unittest.TestCase):
+    def test_the_example_config_is_valid(self):
+        result = subprocess.run([BINARY, "check-config", str(ROOT / "deploy/config/local.yaml")],
+                                capture_output=True, text=True, timeout=60)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("config OK", result.stderr)
+        self.assertIn("{topic: dlr.in.whatsapp, channel: whatsapp}", result.stdout)
+        self.assertIn("invalid: [dead_letter]", result.stdout)
+
+    def test_every_problem_is_listed_with_its_line(self):
+        result = check("brokers: 127.0.0.1:9092\n"
+                       "inputs:\n"
+                       "  - {topic: a, channel: fax}\n"
+                       "  - {topic: a, channel: sms}\n"
+                       "routing:\n"
+                       "  invalid: [enriched]\n"
+                       "  delivered: [somewhere]\n"
+                       "colour: blue\n"
+                       "shutdown_timeout_s: soon\n")
+        self.assertEqual(result.returncode, 1)
+        err = result.stderr
+        self.assertIn("c.yaml:3: unknown channel 'fax'", err)
+        self.assertIn("c.yaml:4: topic 'a' is bound twice", err)
+        self.assertIn("c.yaml:6: routing.invalid must include dead_letter", err)
+        self.assertIn("c.yaml:7: unknown destination", err)
+        self.assertIn("c.yaml:8: unknown key 'colour'", err)
+        self.assertIn("c.yaml:9: shutdown_timeout_s must be a whole number", err)
+        self.assertIn("6 problem(s)", err)
+
+    def test_secrets_are_shown_redacted(self):
+        result = check("inputs: [{topic: in, channel: sms}]\n"
+                       "kafka:\n  common:\n    sasl.username: svc\n    sasl.password: hunter2\n")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn('sasl.password: "***"', result.stdout)
+        self.assertNotIn("hunter2", result.stdout + result.stderr)
+        self.assertIn("sasl.username: svc", result.stdout)
+
+    def test_a_broken_catalogue_makes_the_config_invalid(self):
+        result = check("inputs: [{topic: in}]\ncatalog: {codes: /nonexistent/codes.yaml}\n")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("cannot open /nonexistent/codes.yaml", result.stderr)
+
+    def test_run_without_config_is_a_usage_error(self):
+        self.assertEqual(subprocess.run([BINARY, "run"], capture_output=True, timeout=60).returncode, 2)
+
+
+if __name__ == "__main__":
+    unittest.main()
