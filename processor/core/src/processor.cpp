@@ -504,6 +504,11 @@ Reason Processor::process(std::string_view message, Channel binding, Result& out
       const auto families = families_of(c.channel);
       c.status = cat.find(Kind::status, families, static_cast<int>(f.status.id),
                           static_cast<int>(f.status.group_id), f.status.name);
+      // The error object is enriched even on a success, so readers see what it was.
+      if (f.error.present) {
+        c.error = cat.find(Kind::error, families, static_cast<int>(f.error.id), static_cast<int>(f.error.group_id),
+                           f.error.name);
+      }
       const catalog::Decision* status_decision = nullptr;
       if (c.status.entry) {
         status_decision = &c.status.entry->decision;
@@ -513,13 +518,10 @@ Reason Processor::process(std::string_view message, Channel binding, Result& out
       }
       if (!status_decision) {
         failure = fail(Reason::unknown_status_group, "status id unknown to the catalogue and its group is not a status group");
-      } else if (status_decision->outcome == Outcome::delivered || status_decision->outcome == Outcome::pending) {
-        c.decision = status_decision;
       } else {
         c.decision = status_decision;
-        if (f.error.present) {
-          c.error = cat.find(Kind::error, families, static_cast<int>(f.error.id),
-                             static_cast<int>(f.error.group_id), f.error.name);
+        const bool failed = status_decision->outcome != Outcome::delivered && status_decision->outcome != Outcome::pending;
+        if (failed && f.error.present) {
           if (c.error.entry) {
             // An error of the OK group reports no failure: the status stands.
             if (c.error.entry->decision.outcome != Outcome::delivered) c.decision = &c.error.entry->decision;
@@ -530,12 +532,6 @@ Reason Processor::process(std::string_view message, Channel binding, Result& out
             }
           }
         }
-      }
-      if (f.error.present && !c.error.entry && c.error.how == MatchKind::unknown && status_decision &&
-          (status_decision->outcome == Outcome::delivered || status_decision->outcome == Outcome::pending)) {
-        // Still enrich the error object of a success so readers see what it was.
-        c.error = cat.find(Kind::error, families, static_cast<int>(f.error.id), static_cast<int>(f.error.group_id),
-                           f.error.name);
       }
     }
 
