@@ -1,12 +1,52 @@
 // `dlr-enricher run` and `dlr-enricher check-config`.
+#include <csignal>
 #include <cstdio>
+#include <thread>
+
+#include <spdlog/spdlog.h>
 
 #include "args.h"
 #include "commands.h"
 #include "dlr/catalog/loader.h"
 #include "dlr/config/config.h"
+#include "endpoint.h"
+#include "logging.h"
+#include "metrics.h"
+#include "stage.h"
 
 namespace dlr::app {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop_signal(int) { g_stop.store(true); }
+
+void install_signal_handlers() {
+  struct sigaction action {};
+  action.sa_handler = on_stop_signal;
+  sigemptyset(&action.sa_mask);
+  sigaction(SIGTERM, &action, nullptr);
+  sigaction(SIGINT, &action, nullptr);
+  std::signal(SIGPIPE, SIG_IGN);
+}
+
+// Loads a config and the catalogue it names; prints every problem. Null config on failure.
+bool load_all(const std::string& path, config::LoadResult& loaded, catalog::Loaded* catalog_out) {
+  loaded = config::load_config(path);
+  if (loaded.diagnostics.empty()) {
+    auto catalog = catalog::load_catalog(loaded.config.codes_path, loaded.config.policy_path);
+    for (auto& d : catalog.diagnostics) loaded.diagnostics.push_back(std::move(d));
+    if (catalog_out) *catalog_out = std::move(catalog);
+  }
+  for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", catalog::format(d).c_str());
+  if (!loaded.diagnostics.empty()) {
+    std::fprintf(stderr, "%zu problem(s): the config is not valid\n", loaded.diagnostics.size());
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
 
 int run_command(int argc, char** argv) {
   Args args(argc, argv, 2, {"config", "brokers"}, {});
@@ -14,8 +54,72 @@ int run_command(int argc, char** argv) {
     std::fprintf(stderr, "usage: dlr-enricher run --config FILE [--brokers HOST:PORT]\n");
     return 2;
   }
-  std::fprintf(stderr, "dlr-enricher run: the Kafka stage is not implemented yet; check-config validates its config\n");
-  return 2;
+  config::LoadResult loaded;
+  catalog::Loaded catalog;
+  if (!load_all(*args.get("config"), loaded, &catalog)) return 1;
+  config::Config cfg = std::move(loaded.config);
+  if (auto brokers = args.get("brokers")) cfg.brokers = *brokers;
+  setup_logging(cfg.log_format);
+
+  std::vector<std::string> topics;
+  for (const auto& input : cfg.inputs) topics.push_back(input.topic);
+  Metrics metrics(topics);
+  std::shared_ptr<const catalog::Catalog> shared = std::move(catalog.catalog);
+  metrics.catalog_version = shared->version();
+  metrics.catalog_loaded = true;
+
+  install_signal_handlers();
+  Endpoint endpoint;
+  const int64_t started_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                 std::chrono::steady_clock::now().time_since_epoch()).count();
+  metrics.loop_heartbeat_ms = started_ms;
+  const std::string endpoint_error = endpoint.start(cfg.metrics_address, [&metrics](const std::string& path) {
+    if (path == "/metrics") return EndpointResponse{200, "text/plain; version=0.0.4; charset=utf-8", metrics.render()};
+    if (path == "/healthz") {
+      // Alive: the run loop turned within the last half minute and no fatal error stopped it.
+      const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
+                              std::chrono::steady_clock::now().time_since_epoch()).count();
+      const bool alive = !metrics.fatal && now - metrics.loop_heartbeat_ms.load() < 30000;
+      return EndpointResponse{alive ? 200 : 503, "text/plain; charset=utf-8", alive ? "ok\n" : "run loop stalled or failed\n"};
+    }
+    if (path == "/readyz") {
+      const int partitions = metrics.assigned_partitions.load();
+      const bool ready = metrics.catalog_loaded && partitions > 0 && !metrics.fatal;
+      return EndpointResponse{ready ? 200 : 503, "text/plain; charset=utf-8",
+                              ready ? "ready: " + std::to_string(partitions) + " partition(s), catalogue " + metrics.catalog_version + "\n"
+                                    : std::string("not ready: no partitions assigned yet\n")};
+    }
+    return EndpointResponse{404, "text/plain; charset=utf-8", "not found: /metrics, /healthz, /readyz\n"};
+  });
+  if (!endpoint_error.empty()) {
+    spdlog::error("{}", endpoint_error);
+    return 2;
+  }
+  spdlog::info("metrics on http://{}/metrics (port {}), /healthz, /readyz", cfg.metrics_address, endpoint.port());
+
+  Stage stage(cfg, shared, metrics);
+  if (const std::string error = stage.start(); !error.empty()) {
+    spdlog::error("cannot start: {}", error);
+    return 2;
+  }
+
+  // The shutdown is bounded: should draining hang past its timeout (a broker gone for good),
+  // the process ends anyway; nothing unacknowledged was committed, so nothing is lost.
+  std::atomic<bool> finished{false};
+  std::thread watchdog([&] {
+    while (!g_stop && !finished) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(cfg.shutdown_timeout_s + 15);
+    while (!finished && std::chrono::steady_clock::now() < limit) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    if (!finished) {
+      spdlog::error("shutdown took longer than {}s; exiting without waiting further", cfg.shutdown_timeout_s + 15);
+      std::_Exit(1);
+    }
+  });
+  const int code = stage.run(g_stop);
+  finished = true;
+  watchdog.join();
+  endpoint.stop();
+  return code;
 }
 
 int check_config_command(int argc, char** argv) {
@@ -24,17 +128,9 @@ int check_config_command(int argc, char** argv) {
     std::fprintf(stderr, "usage: dlr-enricher check-config FILE\n");
     return 2;
   }
-  auto loaded = config::load_config(args.positionals()[0]);
+  config::LoadResult loaded;
   // The catalogue it names must load too: a config is only valid if the stage could start on it.
-  if (loaded.diagnostics.empty()) {
-    auto catalog = catalog::load_catalog(loaded.config.codes_path, loaded.config.policy_path);
-    for (auto& d : catalog.diagnostics) loaded.diagnostics.push_back(std::move(d));
-  }
-  for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", catalog::format(d).c_str());
-  if (!loaded.diagnostics.empty()) {
-    std::fprintf(stderr, "%zu problem(s): the config is not valid\n", loaded.diagnostics.size());
-    return 1;
-  }
+  if (!load_all(args.positionals()[0], loaded, nullptr)) return 1;
   const std::string text = config::describe(loaded.config);
   std::fputs(text.c_str(), stdout);
   std::fprintf(stderr, "config OK\n");

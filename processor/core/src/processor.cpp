@@ -418,6 +418,7 @@ Reason Processor::process(std::string_view message, Channel binding, Result& out
     Report report;
     report.verdict = Verdict::invalid;
     report.reason = reason;
+    report.detail = detail;
     report.position = position;
     report.raw = Range{0, static_cast<uint32_t>(message.size())};
     const size_t start = out.enriched.size();
@@ -540,6 +541,7 @@ Reason Processor::process(std::string_view message, Channel binding, Result& out
     if (failure.failed()) {
       report.verdict = is_skip_reason(failure.reason) ? Verdict::skipped : Verdict::invalid;
       report.reason = failure.reason;
+      report.detail = failure.detail;
       e += '{';
       if (f.has_message_id) {
         e += "\"messageId\":";
@@ -657,6 +659,7 @@ Reason Processor::process(std::string_view message, Channel binding, Result& out
         report.index = index;
         report.verdict = Verdict::invalid;
         report.reason = Reason::report_not_object;
+        report.detail = "an element of results is not an object";
         const std::string_view token = trim_right(element.raw_json_token());
         report.raw = Range{im.offset_of(token), static_cast<uint32_t>(token.size())};
         const size_t start = out.enriched.size();

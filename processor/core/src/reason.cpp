@@ -22,6 +22,7 @@ std::string_view to_string(Reason reason) noexcept {
     case Reason::unknown_status_group: return "UNKNOWN_STATUS_GROUP";
     case Reason::seen_event: return "SEEN_EVENT";
     case Reason::non_delivery_event: return "NON_DELIVERY_EVENT";
+    case Reason::output_too_large: return "OUTPUT_TOO_LARGE";
   }
   return "NONE";
 }

@@ -34,6 +34,7 @@ struct Report {
   Verdict verdict = Verdict::invalid;
   Outcome outcome = Outcome::pending;       ///< when classified
   Reason reason = Reason::none;             ///< when invalid or skipped
+  const char* detail = "";                  ///< when invalid or skipped: what exactly, in words (static)
   const catalog::Decision* decision = nullptr;  ///< when classified: what decided, with retry hint
   bool final = false;
   bool unknown_code = false;                ///< status or error not (unambiguously) in the catalogue

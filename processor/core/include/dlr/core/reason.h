@@ -29,12 +29,14 @@ enum class Reason : uint8_t {
   // Not delivery reports: counted and skipped, never classified.
   seen_event,          ///< a "seen" report (seenAt, no status)
   non_delivery_event,  ///< an event other than DELIVERY without a status
+  // Set by the Kafka stage, not the core.
+  output_too_large,    ///< an output record is over the producer's message.max.bytes: the report goes to the dead-letter topic instead
 };
 
 [[nodiscard]] std::string_view to_string(Reason reason) noexcept;
 /// True for reasons that condemn the whole message rather than one report.
 [[nodiscard]] bool is_document_reason(Reason reason) noexcept;
 [[nodiscard]] bool is_skip_reason(Reason reason) noexcept;
-inline constexpr int kReasonCount = 18;
+inline constexpr int kReasonCount = 19;
 
 }  // namespace dlr::core

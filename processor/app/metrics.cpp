@@ -1,0 +1,102 @@
+#include "metrics.h"
+
+#include <fmt/format.h>
+
+#include <iterator>
+
+namespace dlr::app {
+namespace {
+
+constexpr const char* kVerdictNames[Metrics::kVerdicts] = {"delivered", "pending", "retryable", "permanent",
+                                                           "invalid", "skipped"};
+constexpr const char* kDestinationNames[config::kDestinationCount] = {"enriched", "retry", "dead_letter", "analytics"};
+
+void family(std::string& out, const char* name, const char* type, const char* help) {
+  fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
+}
+
+// Label values here are topic names and fixed words; escape anyway so a topic never breaks the page.
+std::string label(std::string_view value) {
+  std::string out;
+  for (char c : value) {
+    if (c == '\n') {
+      out += "\\n";
+      continue;
+    }
+    if (c == '\\' || c == '"') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string Metrics::render() {
+  std::string out;
+  out.reserve(4096);
+  auto it = std::back_inserter(out);
+  const auto load = [](const auto& a) { return a.load(std::memory_order_relaxed); };
+
+  family(out, "dlr_input_messages_total", "counter", "Messages consumed from each input topic.");
+  for (size_t i = 0; i < input_topics.size(); ++i)
+    fmt::format_to(it, "dlr_input_messages_total{{topic=\"{}\"}} {}\n", label(input_topics[i]), load(input_messages[i]));
+
+  family(out, "dlr_reports_total", "counter", "Reports by verdict: the four outcomes, invalid and skipped.");
+  for (int v = 0; v < kVerdicts; ++v)
+    fmt::format_to(it, "dlr_reports_total{{verdict=\"{}\"}} {}\n", kVerdictNames[v], load(reports[v]));
+
+  family(out, "dlr_reason_total", "counter", "Invalid or skipped reports and messages by reason.");
+  for (int r = 1; r < core::kReasonCount; ++r)
+    fmt::format_to(it, "dlr_reason_total{{reason=\"{}\"}} {}\n", core::to_string(static_cast<core::Reason>(r)),
+                   load(reasons[r]));
+
+  family(out, "dlr_unknown_code_reports_total", "counter", "Reports whose status or error code is not in the catalogue.");
+  fmt::format_to(it, "dlr_unknown_code_reports_total {}\n", load(unknown_codes));
+
+  family(out, "dlr_records_produced_total", "counter", "Output records acknowledged by the broker, by destination.");
+  for (int d = 0; d < config::kDestinationCount; ++d)
+    fmt::format_to(it, "dlr_records_produced_total{{destination=\"{}\"}} {}\n", kDestinationNames[d], load(produced[d]));
+
+  family(out, "dlr_produce_errors_total", "counter", "Failed deliveries by destination (each is produced again).");
+  for (int d = 0; d < config::kDestinationCount; ++d)
+    fmt::format_to(it, "dlr_produce_errors_total{{destination=\"{}\"}} {}\n", kDestinationNames[d],
+                   load(produce_errors[d]));
+
+  family(out, "dlr_produce_retries_total", "counter", "Records produced again after a failed delivery or a full queue.");
+  fmt::format_to(it, "dlr_produce_retries_total {}\n", load(produce_retries));
+  family(out, "dlr_consumer_errors_total", "counter", "Error events from the consumer.");
+  fmt::format_to(it, "dlr_consumer_errors_total {}\n", load(consumer_errors));
+  family(out, "dlr_offsets_stored_total", "counter", "Offset stores that moved a partition forward.");
+  fmt::format_to(it, "dlr_offsets_stored_total {}\n", load(offsets_stored));
+  family(out, "dlr_rebalances_total", "counter", "Assignment changes (assigned or revoked).");
+  fmt::format_to(it, "dlr_rebalances_total {}\n", load(rebalances));
+
+  family(out, "dlr_in_flight_messages", "gauge", "Messages consumed whose outputs are not all acknowledged.");
+  fmt::format_to(it, "dlr_in_flight_messages {}\n", load(in_flight_messages));
+  family(out, "dlr_deferred_records", "gauge", "Output records waiting to be produced again.");
+  fmt::format_to(it, "dlr_deferred_records {}\n", load(deferred_records));
+  family(out, "dlr_assigned_partitions", "gauge", "Input partitions assigned to this instance.");
+  fmt::format_to(it, "dlr_assigned_partitions {}\n", load(assigned_partitions));
+  family(out, "dlr_consumption_paused", "gauge", "1 while consumption is paused for backpressure.");
+  fmt::format_to(it, "dlr_consumption_paused {}\n", load(paused) ? 1 : 0);
+  family(out, "dlr_reports_per_second", "gauge", "Reports processed per second over the last stats period.");
+  fmt::format_to(it, "dlr_reports_per_second {:.1f}\n", load(reports_per_second));
+  family(out, "dlr_catalog_info", "gauge", "The active catalogue version.");
+  fmt::format_to(it, "dlr_catalog_info{{version=\"{}\"}} 1\n", label(catalog_version));
+
+  std::vector<PartitionLag> partitions;
+  {
+    std::lock_guard lock(lag_mutex);
+    partitions = lag;
+  }
+  family(out, "dlr_consumer_lag", "gauge", "High watermark minus the next offset to consume, per input partition.");
+  for (const auto& p : partitions)
+    fmt::format_to(it, "dlr_consumer_lag{{topic=\"{}\",partition=\"{}\"}} {}\n", label(p.topic), p.partition, p.lag);
+  family(out, "dlr_partition_in_flight", "gauge", "Messages in flight per input partition.");
+  for (const auto& p : partitions)
+    fmt::format_to(it, "dlr_partition_in_flight{{topic=\"{}\",partition=\"{}\"}} {}\n", label(p.topic), p.partition,
+                   p.in_flight);
+  return out;
+}
+
+}  // namespace dlr::app

@@ -1,0 +1,62 @@
+// Counters and gauges of the Kafka stage, and their Prometheus text rendering. The run loop
+// writes them with relaxed atomics; the metrics endpoint reads them from its own thread.
+#pragma once
+
+#include <array>
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "dlr/config/config.h"
+#include "dlr/core/reason.h"
+
+namespace dlr::app {
+
+using Counter = std::atomic<uint64_t>;
+
+/// Lag of one assigned partition: the high watermark minus the next offset to consume.
+struct PartitionLag {
+  std::string topic;
+  int32_t partition = 0;
+  int64_t lag = 0;
+  int64_t committable = -1;  ///< the offset stored for commit; -1 none yet
+  size_t in_flight = 0;      ///< messages consumed, outputs not all acknowledged
+};
+
+struct Metrics {
+  // Indexes: outcome (delivered, pending, retryable, permanent), then invalid, skipped.
+  static constexpr int kVerdicts = 6;
+  std::vector<std::string> input_topics;             ///< labels of input_messages
+  std::unique_ptr<Counter[]> input_messages;         ///< per input topic
+  std::array<Counter, kVerdicts> reports{};          ///< per verdict
+  std::array<Counter, core::kReasonCount> reasons{};     ///< invalid and skipped, per reason
+  Counter unknown_codes{};                           ///< reports whose code the catalogue lacks
+  std::array<Counter, config::kDestinationCount> produced{};        ///< acknowledged records per destination
+  std::array<Counter, config::kDestinationCount> produce_errors{};  ///< failed deliveries per destination
+  Counter produce_retries{};      ///< records produced again after a failure
+  Counter consumer_errors{};      ///< error events from the consumer
+  Counter offsets_stored{};       ///< offset store calls that moved a partition
+  Counter rebalances{};
+  std::atomic<int64_t> in_flight_messages{0};
+  std::atomic<int64_t> deferred_records{0};  ///< records waiting to be produced again
+  std::atomic<int> assigned_partitions{0};
+  std::atomic<bool> paused{false};
+  std::atomic<bool> catalog_loaded{false};
+  std::atomic<bool> fatal{false};
+  std::atomic<int64_t> loop_heartbeat_ms{0};  ///< steady clock ms of the run loop's last turn
+  std::atomic<double> reports_per_second{0};
+  std::string catalog_version;  ///< set before the endpoint starts
+
+  std::mutex lag_mutex;
+  std::vector<PartitionLag> lag;  ///< under lag_mutex
+
+  explicit Metrics(std::vector<std::string> topics)
+      : input_topics(std::move(topics)), input_messages(new Counter[input_topics.size()]()) {}
+
+  [[nodiscard]] std::string render();  ///< Prometheus text exposition format 0.0.4
+};
+
+}  // namespace dlr::app

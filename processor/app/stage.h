@@ -1,0 +1,114 @@
+// The Kafka stage: consume -> process -> produce to the destinations the verdict is routed to
+// -> store the input offset once every output is acknowledged. One thread runs the loop;
+// librdkafka's threads do the network I/O.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <deque>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "dlr/catalog/catalog.h"
+#include "dlr/config/config.h"
+#include "dlr/core/processor.h"
+#include "dlr/kafka/client.h"
+#include "dlr/kafka/progress.h"
+#include "metrics.h"
+
+namespace dlr::app {
+
+/// Header names on output records. Stable: downstream consumers read them.
+namespace header {
+inline constexpr std::string_view catalog_version = "dlr-catalog-version";
+inline constexpr std::string_view outcome = "dlr-outcome";
+inline constexpr std::string_view source_topic = "dlr-source-topic";
+inline constexpr std::string_view source_partition = "dlr-source-partition";
+inline constexpr std::string_view source_offset = "dlr-source-offset";
+inline constexpr std::string_view source_timestamp = "dlr-source-timestamp";
+inline constexpr std::string_view consumer_group = "dlr-consumer-group";
+inline constexpr std::string_view reason = "dlr-reason";
+inline constexpr std::string_view detail = "dlr-detail";
+inline constexpr std::string_view position = "dlr-position";
+inline constexpr std::string_view report_index = "dlr-report-index";
+inline constexpr std::string_view rule = "dlr-rule";
+inline constexpr std::string_view retry_not_before = "dlr-retry-not-before";
+inline constexpr std::string_view retry_attempt = "dlr-retry-attempt";
+inline constexpr std::string_view retry_max_attempts = "dlr-retry-max-attempts";
+}  // namespace header
+
+class Stage final : kafka::DeliveryHandler, kafka::RebalanceHandler {
+ public:
+  Stage(config::Config config, std::shared_ptr<const catalog::Catalog> catalog, Metrics& metrics);
+  ~Stage() override;
+
+  /// Creates the clients and subscribes. Returns "" or what stopped it.
+  [[nodiscard]] std::string start();
+  /// Runs until `stop` becomes true (then drains, flushes and commits within the configured
+  /// shutdown timeout) or until a fatal Kafka error. Returns the process exit code: 0 when every
+  /// consumed message's outputs were acknowledged and committed, 1 otherwise.
+  int run(const std::atomic<bool>& stop);
+
+ private:
+  struct Slot {  // one input partition, kept for the process's life once seen
+    std::string topic;
+    int32_t partition = 0;
+    int input = 0;
+    bool assigned = false;
+    bool dirty = false;        ///< committable moved since the last store
+    int64_t next_offset = -1;  ///< after the last consumed message
+    kafka::PartitionProgress progress;
+  };
+  struct Deferred {  // an output to produce again: the queue was full or the delivery failed
+    int slot = 0;
+    config::Destination destination{};
+    void* opaque = nullptr;
+    std::string key;
+    std::string value;
+    std::vector<std::pair<std::string, std::string>> headers;
+    std::chrono::steady_clock::time_point due;
+    int attempts = 0;
+  };
+
+  void on_delivery(const rd_kafka_message_t& message) noexcept override;
+  void on_assigned(const kafka::PartitionList& partitions) noexcept override;
+  void on_revoking(const kafka::PartitionList& partitions, bool lost) noexcept override;
+
+  void handle(const rd_kafka_message_t& message) noexcept;
+  void produce_report(int slot, const rd_kafka_message_t& message, const core::Report& report, uint64_t ticket) noexcept;
+  /// `original` is the report's input bytes, written to the dead-letter topic when `value` is too large.
+  void produce(int slot, config::Destination destination, uint64_t ticket, std::string_view key,
+               std::string_view value, std::string_view original, std::span<const kafka::Header> headers) noexcept;
+  void defer(int slot, config::Destination destination, void* opaque, std::string_view key, std::string_view value,
+             std::span<const kafka::Header> headers, std::chrono::milliseconds delay);
+  void produce_deferred() noexcept;
+  void store_offsets() noexcept;
+  void pause() noexcept;
+  void maybe_resume() noexcept;
+  void refresh_gauges() noexcept;
+  void log_stats(double seconds) noexcept;
+  int shutdown() noexcept;
+  int slot_of(int input, int32_t partition);
+  int input_of(const char* topic) const noexcept;
+  [[nodiscard]] size_t in_flight() const noexcept;
+
+  config::Config config_;
+  std::shared_ptr<const catalog::Catalog> catalog_;
+  std::string catalog_version_;
+  Metrics& metrics_;
+  core::Processor processor_;
+  core::Result result_;
+  std::vector<core::Channel> bindings_;  ///< per input
+  std::unique_ptr<kafka::Producer> producer_;
+  std::unique_ptr<kafka::Consumer> consumer_;
+  std::array<rd_kafka_topic_t*, config::kDestinationCount> topics_{};
+  std::vector<std::unique_ptr<Slot>> slots_;
+  std::vector<std::vector<int>> slot_index_;  ///< [input][partition] -> slot, -1 none
+  std::deque<Deferred> deferred_;
+  bool paused_ = false;
+  int resume_below_ = 50000;  ///< producer queue length under which a paused stage resumes
+  std::string fatal_;
+};
+
+}  // namespace dlr::app

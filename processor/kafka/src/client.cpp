@@ -1,0 +1,237 @@
+#include "dlr/kafka/client.h"
+
+#include <spdlog/spdlog.h>
+
+#include <array>
+#include <atomic>
+#include <chrono>
+#include <mutex>
+
+namespace dlr::kafka {
+namespace {
+
+// librdkafka's syslog levels onto spdlog's.
+spdlog::level::level_enum to_spdlog(int level) {
+  if (level <= 3) return spdlog::level::err;
+  if (level == 4) return spdlog::level::warn;
+  if (level <= 6) return spdlog::level::info;
+  return spdlog::level::debug;
+}
+
+void log_callback(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
+  spdlog::log(to_spdlog(level), "kafka {} {}: {}", rd_kafka_name(rk), facility, message);
+}
+
+// Broker-down and similar errors repeat every few seconds while they last: say each kind once
+// per half minute, with how many were held back.
+void error_callback(rd_kafka_t* rk, int err, const char* reason, void*) {
+  static std::mutex mutex;
+  static std::unordered_map<int, std::pair<std::chrono::steady_clock::time_point, int>> last;
+  const auto now = std::chrono::steady_clock::now();
+  int suppressed = 0;
+  {
+    std::lock_guard lock(mutex);
+    auto [it, fresh] = last.try_emplace(err, now, 0);
+    if (!fresh && now - it->second.first < std::chrono::seconds(30) && err != RD_KAFKA_RESP_ERR__FATAL) {
+      ++it->second.second;
+      return;
+    }
+    suppressed = it->second.second;
+    it->second = {now, 0};
+  }
+  const auto code = static_cast<rd_kafka_resp_err_t>(err);
+  if (suppressed > 0) {
+    spdlog::warn("kafka {}: {} ({}), {} more like it since last said", rd_kafka_name(rk), reason,
+                 rd_kafka_err2name(code), suppressed);
+  } else {
+    spdlog::warn("kafka {}: {} ({})", rd_kafka_name(rk), reason, rd_kafka_err2name(code));
+  }
+}
+
+}  // namespace
+
+std::string describe(rd_kafka_resp_err_t err) {
+  return std::string(rd_kafka_err2str(err)) + " (" + rd_kafka_err2name(err) + ")";
+}
+
+ConfPtr make_conf(const Properties& properties, std::string& error) {
+  ConfPtr conf(rd_kafka_conf_new());
+  std::array<char, 512> message{};
+  for (const auto& [key, value] : properties) {
+    if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), message.data(), message.size()) != RD_KAFKA_CONF_OK) {
+      error = key + ": " + message.data();
+      return nullptr;
+    }
+  }
+  rd_kafka_conf_set_log_cb(conf.get(), log_callback);
+  rd_kafka_conf_set_error_cb(conf.get(), error_callback);
+  return conf;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Producer
+
+namespace {
+void delivery_trampoline(rd_kafka_t*, const rd_kafka_message_t* message, void* opaque) {
+  static_cast<DeliveryHandler*>(opaque)->on_delivery(*message);
+}
+}  // namespace
+
+std::unique_ptr<Producer> Producer::create(const Properties& properties, DeliveryHandler& handler, std::string& error) {
+  ConfPtr conf = make_conf(properties, error);
+  if (!conf) return nullptr;
+  rd_kafka_conf_set_opaque(conf.get(), &handler);
+  rd_kafka_conf_set_dr_msg_cb(conf.get(), delivery_trampoline);
+  std::array<char, 512> message{};
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), message.data(), message.size());
+  if (!rk) {
+    error = message.data();
+    return nullptr;
+  }
+  (void)conf.release();  // owned by rk now
+  return std::unique_ptr<Producer>(new Producer(rk));
+}
+
+Producer::~Producer() {
+  for (auto& [name, topic] : topics_) rd_kafka_topic_destroy(topic);
+  rd_kafka_destroy(rk_);
+}
+
+rd_kafka_topic_t* Producer::topic(const std::string& name) {
+  auto [it, fresh] = topics_.try_emplace(name, nullptr);
+  if (fresh) it->second = rd_kafka_topic_new(rk_, name.c_str(), nullptr);
+  return it->second;
+}
+
+rd_kafka_resp_err_t Producer::produce(rd_kafka_topic_t* topic, std::string_view key, std::string_view value,
+                                      std::span<const Header> headers, void* opaque) noexcept {
+  rd_kafka_headers_t* hdrs = nullptr;
+  if (!headers.empty()) {
+    hdrs = rd_kafka_headers_new(headers.size());
+    for (const auto& h : headers) {
+      rd_kafka_header_add(hdrs, h.name.data(), static_cast<ssize_t>(h.name.size()), h.value.data(),
+                          static_cast<ssize_t>(h.value.size()));
+    }
+  }
+  const rd_kafka_resp_err_t err = rd_kafka_producev(
+      rk_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_KEY(key.empty() ? nullptr : const_cast<char*>(key.data()), key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_HEADERS(hdrs),
+      RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+  if (err && hdrs) rd_kafka_headers_destroy(hdrs);  // ownership passes only on success
+  return err;
+}
+
+std::string Producer::fatal_error() const {
+  std::array<char, 512> message{};
+  if (rd_kafka_fatal_error(rk_, message.data(), message.size()) == RD_KAFKA_RESP_ERR_NO_ERROR) return {};
+  return message.data();
+}
+
+// ---------------------------------------------------------------------------------------------
+// Consumer
+
+std::unique_ptr<Consumer> Consumer::create(const Properties& properties, RebalanceHandler& handler, std::string& error) {
+  ConfPtr conf = make_conf(properties, error);
+  if (!conf) return nullptr;
+  std::unique_ptr<Consumer> consumer(new Consumer(handler));
+  rd_kafka_conf_set_opaque(conf.get(), consumer.get());
+  rd_kafka_conf_set_rebalance_cb(conf.get(), rebalance_trampoline);
+  std::array<char, 512> message{};
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), message.data(), message.size());
+  if (!rk) {
+    error = message.data();
+    return nullptr;
+  }
+  (void)conf.release();
+  consumer->rk_ = rk;
+  rd_kafka_poll_set_consumer(rk);  // one queue: messages, events and rebalances through poll()
+  return consumer;
+}
+
+Consumer::~Consumer() {
+  close();
+  rd_kafka_destroy(rk_);
+}
+
+rd_kafka_resp_err_t Consumer::subscribe(const std::vector<std::string>& topics) {
+  PartitionList list(static_cast<int>(topics.size()));
+  for (const auto& t : topics) list.add(t.c_str(), RD_KAFKA_PARTITION_UA);
+  return rd_kafka_subscribe(rk_, list.get());
+}
+
+rd_kafka_resp_err_t Consumer::store_offsets(const PartitionList& offsets) noexcept {
+  return rd_kafka_offsets_store(rk_, offsets.get());
+}
+
+rd_kafka_resp_err_t Consumer::pause(const PartitionList& partitions) noexcept {
+  return rd_kafka_pause_partitions(rk_, partitions.get());
+}
+
+rd_kafka_resp_err_t Consumer::resume(const PartitionList& partitions) noexcept {
+  return rd_kafka_resume_partitions(rk_, partitions.get());
+}
+
+PartitionList Consumer::assignment() const {
+  rd_kafka_topic_partition_list_t* list = nullptr;
+  if (rd_kafka_assignment(rk_, &list) != RD_KAFKA_RESP_ERR_NO_ERROR || !list) return PartitionList(0);
+  return PartitionList(list);
+}
+
+rd_kafka_resp_err_t Consumer::committed(PartitionList& partitions, int timeout_ms) noexcept {
+  return rd_kafka_committed(rk_, partitions.get(), timeout_ms);
+}
+
+bool Consumer::cooperative() const noexcept {
+  return std::string_view(rd_kafka_rebalance_protocol(rk_)) == "COOPERATIVE";
+}
+
+rd_kafka_resp_err_t Consumer::close() noexcept {
+  if (closed_) return RD_KAFKA_RESP_ERR_NO_ERROR;
+  closed_ = true;
+  return rd_kafka_consumer_close(rk_);
+}
+
+void Consumer::rebalance_trampoline(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
+                                    void* opaque) {
+  static_cast<Consumer*>(opaque)->rebalance(err, partitions);
+}
+
+void Consumer::rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions) noexcept {
+  // The handler sees a copy: librdkafka owns `partitions`.
+  PartitionList view(rd_kafka_topic_partition_list_copy(partitions));
+  const bool incremental = cooperative();
+  if (err == RD_KAFKA_RESP_ERR__ASSIGN_PARTITIONS) {
+    rd_kafka_error_t* error = nullptr;
+    rd_kafka_resp_err_t assign_err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (incremental) {
+      error = rd_kafka_incremental_assign(rk_, partitions);
+    } else {
+      assign_err = rd_kafka_assign(rk_, partitions);
+    }
+    if (error) {
+      spdlog::error("kafka: assigning partitions failed: {}", rd_kafka_error_string(error));
+      rd_kafka_error_destroy(error);
+      return;
+    }
+    if (assign_err) {
+      spdlog::error("kafka: assigning partitions failed: {}", describe(assign_err));
+      return;
+    }
+    handler_.on_assigned(view);
+    return;
+  }
+  const bool lost = err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS || rd_kafka_assignment_lost(rk_);
+  if (err != RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS) spdlog::error("kafka: rebalance error: {}", describe(err));
+  handler_.on_revoking(view, lost);
+  if (incremental) {
+    if (rd_kafka_error_t* error = rd_kafka_incremental_unassign(rk_, partitions)) {
+      spdlog::error("kafka: unassigning partitions failed: {}", rd_kafka_error_string(error));
+      rd_kafka_error_destroy(error);
+    }
+  } else {
+    rd_kafka_assign(rk_, nullptr);
+  }
+}
+
+}  // namespace dlr::kafka
