@@ -723,6 +723,21 @@ Reason Processor::process(std::string_view message, Channel binding, Result& out
     if (auto error = array.reset().error()) return fail_doc(error);
     return handle_array(array);
   }
+  // A scalar is never a report, but text that merely starts like one is not JSON at all.
+  simdjson::error_code scalar_error = simdjson::SUCCESS;
+  switch (type) {
+    case ond::json_type::number: scalar_error = doc.get_number().error(); break;
+    case ond::json_type::string: scalar_error = doc.get_string().error(); break;
+    case ond::json_type::boolean: scalar_error = doc.get_bool().error(); break;
+    case ond::json_type::null: {
+      bool is_null = false;
+      scalar_error = doc.is_null().get(is_null);
+      if (!scalar_error && !is_null) scalar_error = simdjson::N_ATOM_ERROR;
+      break;
+    }
+    default: break;
+  }
+  if (scalar_error) return fail_doc(scalar_error);
   return document_failure(Reason::not_a_report,
                           "the message is neither a report, a {\"results\":[...]} batch nor an array of reports", 0);
 }

@@ -3,6 +3,7 @@
 // store only ever moves contiguously, so a message whose outputs fail holds its partition back.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <deque>
 

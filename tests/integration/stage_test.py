@@ -1,0 +1,338 @@
+#!/usr/bin/env python3
+"""`dlr-enricher run` against the real broker: routing, keys, headers and counts; malformed input to
+the dead-letter topic with the stream flowing on; instances sharing a group; resuming from
+committed offsets; 100,000 reports; offsets never committed ahead of outputs.
+
+  stage_test.py BINARY SCENARIO     SCENARIO: routing | group | restart | bulk | offsets
+"""
+import base64
+import collections
+import json
+import re
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "support"))
+import dlrgen  # noqa: E402
+from stage import ROOT, Stage, Topics, committed, fail, produce, read_all, wait_consumed  # noqa: E402
+
+VERSION = re.compile(r"\d{4}-\d{2}-\d{2}\+[0-9a-f]{12}")
+CLASSIFIED = ("delivered", "pending", "retryable", "permanent")
+
+
+def check(condition, message):
+    if not condition:
+        fail(message)
+
+
+def outputs_of(topics):
+    return {name: read_all(topic) for name, topic in topics.outputs.items()}
+
+
+def by_source(records):
+    """(source topic, partition, offset) -> records produced from that input message."""
+    out = collections.defaultdict(list)
+    for r in records:
+        h = r["headers"]
+        out[(h["dlr-source-topic"], int(h["dlr-source-partition"]), int(h["dlr-source-offset"]))].append(r)
+    return out
+
+
+def catalog_version(binary):
+    import subprocess
+    text = subprocess.run([binary, "catalog", "check"], capture_output=True, text=True).stdout + \
+        subprocess.run([binary, "catalog", "check"], capture_output=True, text=True).stderr
+    return VERSION.search(text).group(0)
+
+
+# ------------------------------------------------------------------------------------------------
+def scenario_routing(binary):
+    """Every golden case (real samples, each policy rule, every kind of bad input) through the
+    stage: each output compared with what the core gives for it, with keys and headers."""
+    cases = [json.loads(p.read_text()) | {"name": p.stem} for p in sorted((ROOT / "tests/golden").glob("*.json"))
+             if not p.stem.startswith("lines-")]  # line-delimited files are an `enrich` feature
+    channels = sorted({c.get("channel") or "" for c in cases})
+    topics = Topics(channels)
+    version = catalog_version(binary)
+
+    messages = []
+    for c in cases:
+        data = base64.b64decode(c["input_base64"]) if "input_base64" in c else c["input"].encode()
+        messages.append((c.get("channel") or "", c["name"].encode(), data, None))
+    # A retryable report fed back by an upstream retrier after its 3rd attempt.
+    retried = next(c for c in cases if c["name"] == "policy-user-out-of-credit")
+    messages.append((retried.get("channel") or "", b"retried", retried["input"].encode(), [("dlr-retry-attempt", b"3")]))
+    # Malformed first, then good ones with the same key (same partition): the stream flows on.
+    good = next(c for c in cases if c["name"] == "shape-single-report")
+    for i, poison in enumerate([b"{", b"", b"\xff\xfe", b"[" * 300]):
+        messages.append(("sms", b"same-key", poison, None))
+        messages.append(("sms", b"same-key", good["input"].replace("\"no-offset\"", f"\"after-poison-{i}\"").encode(), None))
+    coords = produce(topics.inputs, messages)
+
+    stage = Stage(binary, topics)
+    stage.wait_ready()
+    check(stage.get("/healthz")[0] == 200, "/healthz is not 200 while running")
+    metrics = wait_consumed([stage], len(messages))
+    code, seconds = stage.stop()
+    check(code == 0, f"exit {code} after SIGTERM:\n{stage.text()}")
+    check(seconds < 25, f"shutdown took {seconds:.1f}s")
+    out = outputs_of(topics)
+
+    # Expected records from the golden cases (what `enrich` gives, checked by the golden test).
+    expected = collections.Counter()
+    expected_enriched = {}
+    for c, (topic, partition, offset, _) in zip(cases, coords):
+        for rec in c["expected"]["enriched"]:
+            outcome = rec["outcome"]
+            if outcome in CLASSIFIED:
+                expected["enriched"] += 1
+                expected["analytics"] += 1
+                expected["retry"] += outcome == "retryable"
+                expected["dead_letter"] += outcome == "permanent"
+                expected_enriched[(topic, partition, offset, rec["messageId"])] = rec
+            elif outcome == "invalid":
+                expected["dead_letter"] += 1
+    expected["enriched"] += 1 + 4  # the retried copy and the four reports after poison
+    expected["analytics"] += 1 + 4
+    expected["retry"] += 1
+    expected["dead_letter"] += 4
+    for name in ("enriched", "retry", "dead_letter", "analytics"):
+        check(len(out[name]) == expected[name], f"{name}: {len(out[name])} records, expected {expected[name]}")
+
+    for name, records in out.items():
+        for r in records:
+            h = r["headers"]
+            check(h.get("dlr-catalog-version") == version, f"{name} record without the catalogue version header: {h}")
+            if name != "dead_letter" or h.get("dlr-outcome") != "invalid":
+                body = json.loads(r["value"])
+                check(r["key"] == str(body["messageId"]).encode(), f"{name} record keyed {r['key']!r}, messageId {body['messageId']}")
+    # Enriched records equal the core's output, byte for byte after the version.
+    matched = 0
+    for r in out["enriched"]:
+        h = r["headers"]
+        body = json.loads(VERSION.sub("<catalog-version>", r["value"].decode()))
+        key = (h["dlr-source-topic"], int(h["dlr-source-partition"]), int(h["dlr-source-offset"]), body["messageId"])
+        if key in expected_enriched:
+            check(body == expected_enriched[key], f"enriched record differs from the core's for {key}")
+            matched += 1
+    check(matched == len(expected_enriched), f"{matched} of {len(expected_enriched)} enriched records matched")
+
+    # Dead letters: original bytes, reason, source coordinates, group.
+    source = {(t, p, o): (ts, m) for (t, p, o, ts), m in zip(coords, messages)}
+    reasons = collections.Counter()
+    for r in out["dead_letter"]:
+        h = r["headers"]
+        coord = (h["dlr-source-topic"], int(h["dlr-source-partition"]), int(h["dlr-source-offset"]))
+        check(coord in source, f"dead letter with unknown source {coord}")
+        timestamp, message = source[coord]
+        check(h["dlr-consumer-group"] == topics.group and int(h["dlr-source-timestamp"]) == timestamp,
+              f"dead letter group/timestamp headers wrong: {h}")
+        reasons[h["dlr-reason"]] += 1
+        if "dlr-report-index" not in h:  # the whole message
+            check(r["value"] == message[2], f"dead letter for {coord} does not keep the original bytes")
+        else:
+            whole = json.loads(message[2])
+            reports = whole["results"] if isinstance(whole, dict) else whole
+            check(json.loads(r["value"]) == reports[int(h["dlr-report-index"])], f"dead letter for {coord} is not the failing report")
+        if h["dlr-outcome"] == "permanent":
+            check(h["dlr-reason"] == "PERMANENT_FAILURE" and h.get("dlr-rule"), f"permanent failure headers: {h}")
+    for reason in ("INVALID_JSON", "EMPTY_INPUT", "INVALID_UTF8", "TOO_DEEP", "NOT_A_REPORT", "REPORT_NOT_OBJECT",
+                   "MISSING_STATUS", "BAD_FIELD_TYPE", "PERMANENT_FAILURE"):
+        check(reasons[reason] > 0, f"no dead letter with reason {reason}: {dict(reasons)}")
+
+    # Retry headers: not-before from the hint, attempts counted on.
+    for r in out["retry"]:
+        h = r["headers"]
+        body = json.loads(r["value"])
+        hint = body["classification"]["retry"] or {}
+        check(int(h["dlr-retry-not-before"]) >= r["timestamp"] - 5000 + 1000 * hint.get("notBeforeSeconds", 0) - 60000,
+              f"retry not-before too early: {h}")
+        want = "4" if r["headers"]["dlr-source-offset"] and source[(h["dlr-source-topic"], int(h["dlr-source-partition"]), int(h["dlr-source-offset"]))][1][1] == b"retried" else "1"
+        check(h["dlr-retry-attempt"] == want, f"retry attempt {h['dlr-retry-attempt']}, expected {want}")
+        if hint.get("maxAttempts"):
+            check(h["dlr-retry-max-attempts"] == str(hint["maxAttempts"]), f"max attempts header: {h}")
+
+    after = sorted(json.loads(r["value"])["messageId"] for r in out["enriched"] if b"after-poison" in r["value"])
+    check(after == [f"after-poison-{i}" for i in range(4)], f"reports after poison: {after}")
+
+    # Metrics agree with what was written.
+    for name, label in (("enriched", "enriched"), ("retry", "retry"), ("dead_letter", "dead_letter"), ("analytics", "analytics")):
+        got = metrics[0].get(f'dlr_records_produced_total{{destination="{label}"}}')
+        check(got == len(out[name]), f"metric produced {name} = {got}, topic has {len(out[name])}")
+    check("stopped cleanly" in stage.text(), "no clean-stop line in the log")
+    print(f"routing: {len(messages)} messages -> enriched={len(out['enriched'])} retry={len(out['retry'])} "
+          f"dlq={len(out['dead_letter'])} analytics={len(out['analytics'])}; reasons {dict(reasons)}")
+
+
+# ------------------------------------------------------------------------------------------------
+def generated(seed, reports, malformed=0.02):
+    msgs = list(dlrgen.generate(seed, reports, malformed))
+    return msgs, [(m["channel"], m["key"], m["value"], None) for m in msgs]
+
+
+def check_complete(out, msgs, coords, exact):
+    """Every valid report enriched (exactly once when `exact`), every malformed message dead-lettered
+    with its source coordinates. Returns the number of duplicates."""
+    valid_ids = collections.Counter(i for m in msgs if m["kind"] == "valid" for i in m["message_ids"])
+    seen = collections.Counter(r["key"].decode() for r in out["enriched"])
+    missing = [i for i in valid_ids if seen[i] == 0]
+    check(not missing, f"{len(missing)} valid reports never enriched, e.g. {missing[:3]}")
+    unexpected = [k for k in seen if k not in valid_ids]
+    check(not unexpected, f"enriched records for unknown reports: {unexpected[:3]}")
+    duplicates = sum(seen.values()) - len(valid_ids)
+    if exact:
+        check(duplicates == 0, f"{duplicates} duplicate enriched records")
+    dead = by_source(out["dead_letter"])
+    for m, (topic, partition, offset, _) in zip(msgs, coords):
+        if m["kind"] != "malformed":
+            continue
+        records = [r for r in dead.get((topic, partition, offset), []) if r["headers"]["dlr-outcome"] == "invalid"]
+        check(records, f"malformed message at {topic}/{partition}/{offset} not in the dead-letter topic")
+        check(all(r["headers"]["dlr-reason"] == m["reason"] and r["value"] == m["value"] for r in records),
+              f"dead letter for {topic}/{partition}/{offset}: {records[0]['headers']} (expected {m['reason']})")
+        if exact:
+            check(len(records) == 1, f"{len(records)} dead letters for {topic}/{partition}/{offset}")
+    return duplicates
+
+
+def scenario_bulk(binary):
+    """100,000 reports mixed with malformed messages: one enriched record per valid report, one
+    dead-letter record per malformed message with its source coordinates."""
+    msgs, messages = generated(seed=100, reports=100_000)
+    topics = Topics(["sms", "whatsapp", "email", "voice"])
+    started = time.time()
+    coords = produce(topics.inputs, messages)
+    stage = Stage(binary, topics)
+    metrics = wait_consumed([stage], len(messages), timeout=300)[0]
+    code, _ = stage.stop()
+    check(code == 0, f"exit {code}:\n{stage.text()}")
+    out = outputs_of(topics)
+    check_complete(out, msgs, coords, exact=True)
+    malformed = sum(m["kind"] == "malformed" for m in msgs)
+    permanent = metrics['dlr_reports_total{verdict="permanent"}']
+    check(len(out["dead_letter"]) == malformed + permanent, f"dead letters {len(out['dead_letter'])} != {malformed} + {permanent}")
+    check(len(out["analytics"]) == 100_000, f"analytics {len(out['analytics'])}")
+    print(f"bulk: in={len(messages)} messages, 100000 reports, {malformed} malformed -> enriched={len(out['enriched'])} "
+          f"retry={len(out['retry'])} dlq={len(out['dead_letter'])} analytics={len(out['analytics'])} duplicates=0 lost=0 "
+          f"({time.time() - started:.1f}s)")
+
+
+def scenario_group(binary):
+    """Two instances in one group share the partitions and together process everything."""
+    msgs, messages = generated(seed=200, reports=20_000)
+    topics = Topics(["sms", "whatsapp", "email", "voice"])
+    first = Stage(binary, topics, name="first")
+    first.wait_ready()
+    second = Stage(binary, topics, name="second")
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        a, b = first.metrics(), second.metrics()
+        if a["dlr_assigned_partitions"] > 0 and b["dlr_assigned_partitions"] > 0 and \
+                a["dlr_assigned_partitions"] + b["dlr_assigned_partitions"] == 16:
+            break
+        time.sleep(0.3)
+    else:
+        fail(f"partitions not shared: first {a['dlr_assigned_partitions']}, second {b['dlr_assigned_partitions']}")
+    coords = produce(topics.inputs, messages)
+    totals = wait_consumed([first, second], len(messages))
+    shares = [int(t["dlr_input_messages_total"]) for t in totals]
+    check(all(s > 0 for s in shares), f"one instance did nothing: {shares}")
+    for s in (first, second):
+        code, _ = s.stop()
+        check(code == 0, f"exit {code}:\n{s.text()}")
+    out = outputs_of(topics)
+    duplicates = check_complete(out, msgs, coords, exact=False)
+    print(f"group: in={len(messages)} messages shared {shares[0]}+{shares[1]}, enriched={len(out['enriched'])} "
+          f"duplicates={duplicates} lost=0")
+
+
+def scenario_restart(binary):
+    """A stopped instance's successor resumes from the committed offsets: nothing twice, nothing lost."""
+    msgs_a, messages_a = generated(seed=300, reports=3000)
+    msgs_b, messages_b = generated(seed=301, reports=3000)
+    topics = Topics(["sms", "whatsapp", "email", "voice"])
+    coords_a = produce(topics.inputs, messages_a)
+    first = Stage(binary, topics, name="first")
+    wait_consumed([first], len(messages_a))
+    code, _ = first.stop()
+    check(code == 0, f"exit {code}:\n{first.text()}")
+    coords_b = produce(topics.inputs, messages_b)
+    second = Stage(binary, topics, name="second")
+    metrics = wait_consumed([second], len(messages_b))[0]
+    time.sleep(2)
+    consumed = second.metrics()["dlr_input_messages_total"]
+    check(consumed == len(messages_b), f"the restarted instance consumed {consumed} messages, expected only the new {len(messages_b)}")
+    code, _ = second.stop()
+    check(code == 0, f"exit {code}:\n{second.text()}")
+    out = outputs_of(topics)
+    check_complete(out, msgs_a + msgs_b, coords_a + coords_b, exact=True)
+    print(f"restart: first run {len(messages_a)} messages, second run consumed {int(consumed)} (the new ones only), "
+          f"enriched={len(out['enriched'])} duplicates=0 lost=0")
+
+
+def scenario_offsets(binary):
+    """No input offset is committed ahead of its outputs: kill -9 the stage mid-stream (no chance to
+    tidy up), then every input below each committed offset must have all its outputs on the
+    output topics. A restart then finishes the stream with nothing lost."""
+    msgs, messages = generated(seed=400, reports=100_000)
+    topics = Topics(["sms", "whatsapp", "email", "voice"])
+    stage = Stage(binary, topics, consumer_props={"auto.commit.interval.ms": "200"})
+    stage.wait_ready()
+    # Feed the stream while the stage runs, and kill it halfway through.
+    coords = []
+    feeder = threading.Thread(target=lambda: coords.extend(produce(topics.inputs, messages, rate=2500)))
+    feeder.start()
+    deadline = time.time() + 120
+    while time.time() < deadline:  # until a third of the stream is committed
+        if sum(committed(topics.group, list(topics.inputs.values())).values()) >= len(messages) / 3:
+            break
+        time.sleep(0.1)
+    consumed = stage.metrics().get("dlr_input_messages_total", 0)
+    stage.proc.send_signal(signal.SIGKILL)
+    stage.proc.wait(10)
+    feeder.join()
+    at_kill = committed(topics.group, list(topics.inputs.values()))
+    out = outputs_of(topics)
+    produced_from = {name: by_source(records) for name, records in out.items()}
+    routing = {"delivered": ("enriched", "analytics"), "pending": ("enriched", "analytics"),
+               "retryable": ("enriched", "retry", "analytics"), "permanent": ("enriched", "dead_letter", "analytics")}
+    checked = 0
+    for m, (topic, partition, offset, _) in zip(msgs, coords):
+        if offset >= at_kill.get((topic, partition), 0):
+            continue
+        checked += 1
+        coord = (topic, partition, offset)
+        if m["kind"] == "malformed":
+            check(produced_from["dead_letter"].get(coord), f"{coord} committed without its dead letter")
+            continue
+        enriched = produced_from["enriched"].get(coord, [])
+        ids = {json.loads(r["value"])["messageId"] for r in enriched}
+        check(ids == set(m["message_ids"]), f"{coord} committed with {len(ids)} of {len(m['message_ids'])} enriched reports")
+        for r in enriched:
+            outcome = r["headers"]["dlr-outcome"]
+            mid = r["key"]
+            for name in routing[outcome]:
+                check(any(x["key"] == mid for x in produced_from[name].get(coord, [])),
+                      f"{coord} committed without its {name} record for {mid!r}")
+    check(checked > 0, f"nothing was committed before the kill: {at_kill}")
+    print(f"offsets: killed after {int(consumed)} of {len(messages)} messages; {checked} committed inputs all have "
+          f"every output ({sum(at_kill.values())} offsets committed over {len(at_kill)} partitions)")
+
+    restarted = Stage(binary, topics, name="restarted")
+    wait_consumed([restarted], len(messages) - sum(at_kill.values()))
+    code, _ = restarted.stop()
+    check(code == 0, f"exit {code}:\n{restarted.text()}")
+    out = outputs_of(topics)
+    duplicates = check_complete(out, msgs, coords, exact=False)
+    print(f"offsets: after restart in={len(messages)} enriched={len(out['enriched'])} duplicates={duplicates} lost=0")
+
+
+if __name__ == "__main__":
+    binary, scenario = sys.argv[1], sys.argv[2]
+    globals()[f"scenario_{scenario}"](binary)
+    print(f"stage {scenario}: passed")
