@@ -359,8 +359,9 @@ void Stage::produce(int slot, Destination destination, uint64_t ticket, std::str
     return;
   }
   metrics_.produce_errors[static_cast<size_t>(destination)].fetch_add(1, std::memory_order_relaxed);
-  spdlog::warn("produce to {} failed: {}; will try again", rd_kafka_topic_name(topics_[static_cast<size_t>(destination)]),
-               kafka::describe(err));
+  if (uint64_t held_back = 0; produce_failure_log_.allow(held_back))
+    spdlog::warn("produce to {} failed: {}; will try again ({} similar failure(s) not logged)",
+                 rd_kafka_topic_name(topics_[static_cast<size_t>(destination)]), kafka::describe(err), held_back);
   defer(slot, destination, opaque, key, value, headers, milliseconds(500));
 }
 
@@ -416,7 +417,10 @@ void Stage::on_delivery(const rd_kafka_message_t& message) noexcept {
   if (!s.assigned || !s.progress.holds(d.ticket)) return;  // revoked meanwhile: the new owner reprocesses it
   // A failed delivery never advances the offset: the record is produced again, with backoff,
   // for as long as it takes; its partition waits.
-  spdlog::warn("delivery to {} failed: {}; will try again", rd_kafka_topic_name(message.rkt), kafka::describe(message.err));
+  if (uint64_t held_back = 0; produce_failure_log_.allow(held_back))
+    spdlog::warn("delivery to {} failed: {}; the record is produced again and its input offset waits "
+                 "({} similar failure(s) not logged)",
+                 rd_kafka_topic_name(message.rkt), kafka::describe(message.err), held_back);
   std::array<kafka::Header, 16> headers;
   size_t n = 0;
   rd_kafka_headers_t* hdrs = nullptr;

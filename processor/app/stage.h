@@ -8,6 +8,7 @@
 #include <deque>
 #include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "dlr/catalog/catalog.h"
@@ -37,6 +38,28 @@ inline constexpr std::string_view retry_not_before = "dlr-retry-not-before";
 inline constexpr std::string_view retry_attempt = "dlr-retry-attempt";
 inline constexpr std::string_view retry_max_attempts = "dlr-retry-max-attempts";
 }  // namespace header
+
+/// Lets a repeated message through once per interval and counts the ones held back.
+class LogLimiter {
+ public:
+  explicit LogLimiter(std::chrono::seconds interval) : interval_(interval) {}
+  /// True when this occurrence should be logged; `held_back` is then how many were not since.
+  bool allow(uint64_t& held_back) noexcept {
+    const auto now = std::chrono::steady_clock::now();
+    if (now - last_ < interval_) {
+      ++suppressed_;
+      return false;
+    }
+    last_ = now;
+    held_back = std::exchange(suppressed_, 0);
+    return true;
+  }
+
+ private:
+  std::chrono::seconds interval_;
+  std::chrono::steady_clock::time_point last_{};
+  uint64_t suppressed_ = 0;
+};
 
 class Stage final : kafka::DeliveryHandler, kafka::RebalanceHandler {
  public:
@@ -109,6 +132,7 @@ class Stage final : kafka::DeliveryHandler, kafka::RebalanceHandler {
   bool paused_ = false;
   int resume_below_ = 50000;  ///< producer queue length under which a paused stage resumes
   std::string fatal_;
+  LogLimiter produce_failure_log_{std::chrono::seconds(10)};
 };
 
 }  // namespace dlr::app

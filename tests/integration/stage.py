@@ -29,15 +29,22 @@ def fail(message):
 class Topics:
     """Input topics per channel and the four output topics, created fresh on the broker."""
 
-    def __init__(self, channels, partitions=4):
+    def __init__(self, channels, partitions=4, skip=()):
         tag = uuid.uuid4().hex[:8]
         self.inputs = {ch: f"t{tag}.in.{ch or 'none'}" for ch in channels}
         self.outputs = {name: f"t{tag}.{name}" for name in OUTPUTS}
         admin = AdminClient({"bootstrap.servers": BROKERS})
-        futures = admin.create_topics([NewTopic(t, partitions, 1) for t in list(self.inputs.values()) + list(self.outputs.values())])
+        names = list(self.inputs.values()) + [t for name, t in self.outputs.items() if name not in skip]
+        futures = admin.create_topics([NewTopic(t, partitions, 1) for t in names])
         for f in futures.values():
             f.result(30)
         self.group = f"g{tag}"
+        self.partitions = partitions
+
+    def create(self, output):
+        admin = AdminClient({"bootstrap.servers": BROKERS})
+        for f in admin.create_topics([NewTopic(self.outputs[output], self.partitions, 1)]).values():
+            f.result(30)
 
 
 def produce(topic_of, messages, rate=None):

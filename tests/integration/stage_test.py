@@ -72,9 +72,13 @@ def scenario_routing(binary):
     for i, poison in enumerate([b"{", b"", b"\xff\xfe", b"[" * 300]):
         messages.append(("sms", b"same-key", poison, None))
         messages.append(("sms", b"same-key", good["input"].replace("\"no-offset\"", f"\"after-poison-{i}\"").encode(), None))
+    # Over the configured maximum document size: the whole message is a dead letter.
+    big = ('{"results":[' + ",".join([good["input"]] * 400) + "]}").encode()
+    check(len(big) > 65536, "the oversized message is not oversized")
+    messages.append(("sms", b"too-large", big, None))
     coords = produce(topics.inputs, messages)
 
-    stage = Stage(binary, topics)
+    stage = Stage(binary, topics, extra="processing:\n  max_document_bytes: 65536")
     stage.wait_ready()
     check(stage.get("/healthz")[0] == 200, "/healthz is not 200 while running")
     metrics = wait_consumed([stage], len(messages))
@@ -100,13 +104,25 @@ def scenario_routing(binary):
     expected["enriched"] += 1 + 4  # the retried copy and the four reports after poison
     expected["analytics"] += 1 + 4
     expected["retry"] += 1
-    expected["dead_letter"] += 4
+    expected["dead_letter"] += 4 + 1  # the poisons and the oversized message
     for name in ("enriched", "retry", "dead_letter", "analytics"):
         check(len(out[name]) == expected[name], f"{name}: {len(out[name])} records, expected {expected[name]}")
 
+    sys.path.insert(0, str(ROOT / "tests/golden"))
+    from golden import load_schema
+    headers_schema = load_schema("output-headers.schema.json")
+    analytics_schema = load_schema("analytics-record.schema.json")
+    enriched_schema = load_schema("enriched-report.schema.json")
+    for r in out["analytics"]:
+        analytics_schema.validate(json.loads(r["value"]))
+    for r in out["enriched"] + out["retry"]:
+        enriched_schema.validate(json.loads(r["value"]))
     for name, records in out.items():
         for r in records:
             h = r["headers"]
+            headers_schema.validate(h)
+            check((name == "retry") == ("dlr-retry-attempt" in h), f"retry headers on a {name} record: {h}")
+            check((name == "dead_letter") == ("dlr-reason" in h), f"dead-letter headers on a {name} record: {h}")
             check(h.get("dlr-catalog-version") == version, f"{name} record without the catalogue version header: {h}")
             if name != "dead_letter" or h.get("dlr-outcome") != "invalid":
                 body = json.loads(r["value"])
@@ -141,7 +157,7 @@ def scenario_routing(binary):
             check(json.loads(r["value"]) == reports[int(h["dlr-report-index"])], f"dead letter for {coord} is not the failing report")
         if h["dlr-outcome"] == "permanent":
             check(h["dlr-reason"] == "PERMANENT_FAILURE" and h.get("dlr-rule"), f"permanent failure headers: {h}")
-    for reason in ("INVALID_JSON", "EMPTY_INPUT", "INVALID_UTF8", "TOO_DEEP", "NOT_A_REPORT", "REPORT_NOT_OBJECT",
+    for reason in ("TOO_LARGE", "INVALID_JSON", "EMPTY_INPUT", "INVALID_UTF8", "TOO_DEEP", "NOT_A_REPORT", "REPORT_NOT_OBJECT",
                    "MISSING_STATUS", "BAD_FIELD_TYPE", "PERMANENT_FAILURE"):
         check(reasons[reason] > 0, f"no dead letter with reason {reason}: {dict(reasons)}")
 
@@ -281,7 +297,8 @@ def scenario_offsets(binary):
     output topics. A restart then finishes the stream with nothing lost."""
     msgs, messages = generated(seed=400, reports=100_000)
     topics = Topics(["sms", "whatsapp", "email", "voice"])
-    stage = Stage(binary, topics, consumer_props={"auto.commit.interval.ms": "200"})
+    # A short session so the restarted member need not wait out the killed one's session.
+    stage = Stage(binary, topics, consumer_props={"auto.commit.interval.ms": "200", "session.timeout.ms": "6000"})
     stage.wait_ready()
     # Feed the stream while the stage runs, and kill it halfway through.
     coords = []
@@ -330,6 +347,44 @@ def scenario_offsets(binary):
     out = outputs_of(topics)
     duplicates = check_complete(out, msgs, coords, exact=False)
     print(f"offsets: after restart in={len(messages)} enriched={len(out['enriched'])} duplicates={duplicates} lost=0")
+
+
+def scenario_dlq_unavailable(binary):
+    """A failed produce never advances the offset: with the dead-letter topic missing, the
+    partition holding a malformed message stays behind it and the stage keeps trying; once the
+    topic exists everything is written and committed, nothing dropped."""
+    msgs, messages = generated(seed=500, reports=3000, malformed=0.03)
+    topics = Topics(["sms", "whatsapp", "email", "voice"], skip=("dead_letter",))
+    coords = produce(topics.inputs, messages)
+    stage = Stage(binary, topics, producer_props={"message.timeout.ms": "3000"})
+    poisons = [(t, p, o) for m, (t, p, o, _) in zip(msgs, coords) if m["kind"] == "malformed"]
+    check(poisons, "the generator made no malformed message")
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        m = stage.metrics()
+        if m.get('dlr_produce_errors_total{destination="dead_letter"}', 0) > 0 and m.get("dlr_consumption_paused") == 1:
+            break
+        time.sleep(0.5)
+    else:
+        fail(f"no dead-letter produce errors or no pause seen:\n{stage.text()}")
+    time.sleep(2)
+    held = committed(topics.group, list(topics.inputs.values()))
+    for t, p, o in poisons:
+        check(held.get((t, p), 0) <= o, f"offset of {t}/{p} committed to {held.get((t, p))}, past the undelivered dead letter at {o}")
+    check(stage.get("/healthz")[0] == 200, "the stage is unhealthy while waiting for the dead-letter topic")
+    errors = int(stage.metrics()['dlr_produce_errors_total{destination="dead_letter"}'])
+    topics.create("dead_letter")
+    wait_consumed([stage], len(messages), timeout=120)
+    code, _ = stage.stop()
+    check(code == 0, f"exit {code}:\n{stage.text()}")
+    out = outputs_of(topics)
+    duplicates = check_complete(out, msgs, coords, exact=False)
+    after = committed(topics.group, list(topics.inputs.values()))
+    for t, p, o in poisons:
+        check(after.get((t, p), 0) > o, f"{t}/{p} never committed past {o} after the topic came back")
+    print(f"dlq_unavailable: {len(poisons)} malformed held their partitions back ({errors} failed dead-letter deliveries, "
+          f"consumption paused); after the topic appeared: in={len(messages)} dlq={len(out['dead_letter'])} "
+          f"duplicates={duplicates} lost=0")
 
 
 if __name__ == "__main__":
