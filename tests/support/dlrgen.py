@@ -6,7 +6,8 @@ pending, a few percent failures drawn from the catalogue's real codes; a little 
 Used by the integration tests and the benchmarks.
 
 As a command: dlrgen.py --seed 7 --reports 100000 > traffic.jsonl prints one JSON object per
-message: {"channel", "key", "value", "kind", "reports"} (value is the message text).
+message: {"channel", "key", "value", "kind", "reports"} (value is the message text); with --raw,
+only the values, one per line (empty messages left out).
 """
 import argparse
 import json
@@ -149,7 +150,14 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--reports", type=int, default=1000)
     ap.add_argument("--malformed", type=float, default=0.01, help="share of messages that are malformed")
+    ap.add_argument("--raw", action="store_true", help="print only the message values, one per line")
     a = ap.parse_args()
+    if a.raw:
+        out = sys.stdout.buffer
+        for m in generate(a.seed, a.reports, a.malformed):
+            if b"\n" not in m["value"] and m["value"]:
+                out.write(m["value"] + b"\n")
+        return
     for m in generate(a.seed, a.reports, a.malformed):
         out = {"channel": m["channel"], "key": m["key"].decode(), "value": m["value"].decode("utf-8", "replace"),
                "kind": m["kind"], "reports": m["reports"]}

@@ -209,3 +209,54 @@ TEST(Process, MakesNoHeapAllocationPerMessageOnceWarm) {
   EXPECT_EQ(g_allocations.load() - before, 0);
   EXPECT_EQ(r.reports[99].outcome, Outcome::retryable);
 }
+
+// The depth check scans 64 bytes at a time; it must agree with a plain byte-by-byte scan on any
+// text, whatever falls on a block boundary: quotes, escapes, brackets inside strings.
+namespace {
+int64_t reference_nesting_beyond(const std::string& text, size_t limit) {
+  size_t depth = 0;
+  bool in_string = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '[' || c == '{') {
+      if (++depth > limit) return static_cast<int64_t>(i);
+    } else if ((c == ']' || c == '}') && depth > 0) {
+      --depth;
+    }
+  }
+  return -1;
+}
+}  // namespace
+
+TEST(Process, DepthCheckAgreesWithAByteByByteScanOnRandomText) {
+  constexpr size_t kLimit = 6;
+  core::ProcessorOptions options;
+  options.max_depth = kLimit;
+  core::Processor processor(shipped(), options);
+  core::Result result;
+  std::srand(12345);
+  const char alphabet[] = {'[', ']', '{', '}', '"', '\\', 'a', ' ', ':', ','};
+  int deep = 0;
+  for (int round = 0; round < 20000; ++round) {
+    std::string text;
+    const size_t length = static_cast<size_t>(std::rand() % 400);
+    // Mostly plain bytes with a few specials, so whole 64-byte blocks take the fast path.
+    for (size_t i = 0; i < length; ++i)
+      text += (std::rand() % 4 == 0) ? alphabet[std::rand() % 10] : alphabet[6 + std::rand() % 4];
+    const int64_t expected = reference_nesting_beyond(text, kLimit);
+    processor.process(text, Channel::sms, result);
+    if (expected >= 0) {
+      ++deep;
+      ASSERT_EQ(result.document_error, Reason::too_deep) << text;
+      ASSERT_EQ(result.document_position, expected) << text;
+    } else {
+      ASSERT_NE(result.document_error, Reason::too_deep) << text;
+    }
+  }
+  EXPECT_GT(deep, 1000);  // both answers were exercised
+}

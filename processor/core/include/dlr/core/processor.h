@@ -65,6 +65,8 @@ struct Result {
 struct ProcessorOptions {
   size_t max_document_bytes = 1 << 20;  ///< larger messages are TOO_LARGE (default 1 MiB)
   size_t max_depth = 64;                ///< deeper nesting is TOO_DEEP; reports nest about 4 deep
+  bool serialize = true;  ///< false: classify only, no enriched or analytics records (benchmarks use it to
+                          ///< tell serialization from parsing and classification)
 };
 
 /// One per worker thread: owns a reused parser and buffers. Not thread-safe; the catalogue it
