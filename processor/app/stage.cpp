@@ -65,6 +65,7 @@ kafka::Properties consumer_properties(const config::Config& c) {
       {"enable.auto.commit", "true"},     // commits what store_offsets() stored, every interval
       {"auto.commit.interval.ms", "5000"},
       {"enable.partition.eof", "false"},
+      {"queued.max.messages.kbytes", "16384"},  // prefetch: 16 MB is seconds of input, and keeps RSS small
   };
   for (const auto& kv : c.kafka_common) p.emplace_back(kv);
   for (const auto& kv : c.kafka_consumer) p.emplace_back(kv);
@@ -79,6 +80,10 @@ kafka::Properties producer_properties(const config::Config& c) {
       {"enable.idempotence", "true"},
       {"partitioner", "murmur2_random"},  // the Java client's partitioner: same key, same partition
       {"linger.ms", "5"},
+      // About a quarter second of output at full speed: enough to keep batches full, small enough
+      // that a slow broker pauses consumption before memory grows.
+      {"queue.buffering.max.messages", "50000"},
+      {"queue.buffering.max.kbytes", "65536"},
   };
   for (const auto& kv : c.kafka_common) p.emplace_back(kv);
   for (const auto& kv : c.kafka_producer) p.emplace_back(kv);
@@ -111,7 +116,7 @@ std::string Stage::start() {
   const kafka::Properties producer_props = producer_properties(config_);
   producer_ = kafka::Producer::create(producer_props, *this, error);
   if (!producer_) return "producer: " + error;
-  resume_below_ = std::max(1, property_int(producer_props, "queue.buffering.max.messages", 100000) / 2);
+  resume_below_ = std::max(1, property_int(producer_props, "queue.buffering.max.messages", 50000) / 2);
   topics_[static_cast<int>(Destination::enriched)] = producer_->topic(config_.outputs.enriched);
   topics_[static_cast<int>(Destination::retry)] = producer_->topic(config_.outputs.retry);
   topics_[static_cast<int>(Destination::dead_letter)] = producer_->topic(config_.outputs.dead_letter);

@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""Folds the micro and end-to-end results into bench/results/latest.json, a markdown table with
+the targets, and a PNG chart."""
+import argparse
+import json
+import os
+import platform
+import subprocess
+from datetime import datetime, timezone
+from pathlib import Path
+
+TARGETS = [  # (field, comparison, limit, what)
+    ("core_vs_walk", "<=", 1.5, "core pipeline / bare simdjson walk"),
+    ("ratio_vs_relay", ">=", 0.9, "end to end / pass-through relay"),
+    ("cpu_us_per_report", "<=", 3.0, "processor CPU µs per report"),
+    ("p99_ms", "<=", 20, "p99 latency at half the maximum rate, ms"),
+    ("rss_mb", "<=", 100, "steady-state RSS, MB"),
+]
+
+
+def cpu_model():
+    for line in Path("/proc/cpuinfo").read_text().splitlines():
+        if line.startswith("model name"):
+            return line.split(":", 1)[1].strip()
+    return platform.processor()
+
+
+def per_report_ns(micro, name):
+    b = next(b for b in micro["benchmarks"] if b["name"] == name)
+    return 1e9 / b["items_per_second"]
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--micro", required=True)
+    ap.add_argument("--e2e", required=True)
+    ap.add_argument("--mode", default="full")
+    ap.add_argument("--out", required=True)
+    a = ap.parse_args()
+    micro = json.loads(Path(a.micro).read_text())
+    e2e = json.loads(Path(a.e2e).read_text())
+    commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
+    r = {
+        "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        "commit": commit,
+        "mode": a.mode,
+        "command": "bench/run.sh" + (" --quick" if a.mode == "quick" else ""),
+        "machine": {"cpu": cpu_model(), "cores": os.cpu_count(), "kernel": platform.release()},
+        "settings": {"reports": e2e["reports"], "messages": e2e["messages"], "input_mb": round(e2e["input_mb"], 1),
+                     "records_per_input": round(e2e["records_per_input"], 2), "partitions_per_topic": 4,
+                     "librdkafka": "the stage's defaults (linger.ms 5, idempotent, cooperative-sticky); the relay uses the same",
+                     "routing": "deploy/config/local.yaml's"},
+        "core_ns_per_report": per_report_ns(micro, "BM_Pipeline"),
+        "parse_classify_ns_per_report": per_report_ns(micro, "BM_ParseClassify"),
+        "walk_ns_per_report": per_report_ns(micro, "BM_SimdjsonWalk"),
+        "lookup_ns_per_code": per_report_ns(micro, "BM_Lookup"),
+    }
+    r["serialize_ns_per_report"] = r["core_ns_per_report"] - r["parse_classify_ns_per_report"]
+    r["core_vs_walk"] = r["core_ns_per_report"] / r["walk_ns_per_report"]
+    for k in ("e2e_reports_per_s", "e2e_mb_per_s", "relay_reports_per_s", "ratio_vs_relay", "kcat_reports_per_s",
+              "ratio_vs_kcat", "cpu_us_per_report", "relay_cpu_us_per_report", "p50_ms", "p99_ms", "p999_ms", "rss_mb",
+              "peak_rss_mb"):
+        r[k] = e2e[k]
+    r["latency_full"] = e2e["latency_full"]
+    r["latency_half"] = e2e["latency_half"]
+    r["targets"] = {}
+    for field, op, limit, what in TARGETS:
+        value = r[field]
+        ok = value <= limit if op == "<=" else value >= limit
+        r["targets"][field] = {"value": round(value, 3), "target": f"{op} {limit}", "met": ok, "what": what}
+    out = Path(a.out)
+    out.with_suffix(".json").write_text(json.dumps(r, indent=2) + "\n")
+
+    lines = [f"# Benchmark results ({r['mode']}, {r['date']}, commit {commit})", "",
+             f"Machine: {r['machine']['cpu']}, {r['machine']['cores']} cores. Command: `{r['command']}`. "
+             f"{e2e['reports']} reports in {e2e['messages']} messages ({r['settings']['input_mb']} MB), "
+             f"{r['settings']['records_per_input']} output records per input message.", "",
+             "| figure | value |", "|---|---|",
+             f"| core pipeline, ns/report | {r['core_ns_per_report']:.0f} |",
+             f"| of which parse + look up + classify | {r['parse_classify_ns_per_report']:.0f} |",
+             f"| of which serialize | {r['serialize_ns_per_report']:.0f} |",
+             f"| bare simdjson walk, ns/report | {r['walk_ns_per_report']:.0f} |",
+             f"| catalogue lookup, ns/code | {r['lookup_ns_per_code']:.1f} |",
+             f"| end to end, reports/s | {r['e2e_reports_per_s']:.0f} ({r['e2e_mb_per_s']:.1f} MB/s in) |",
+             f"| pass-through relay, reports/s | {r['relay_reports_per_s']:.0f} |",
+             f"| kcat pipe (1 record per input), reports/s | {r['kcat_reports_per_s']:.0f} |",
+             f"| processor CPU, µs/report (relay) | {r['cpu_us_per_report']:.2f} ({r['relay_cpu_us_per_report']:.2f}) |",
+             f"| latency at full rate p50/p99/p99.9, ms | {e2e['latency_full']['p50_ms']}/{e2e['latency_full']['p99_ms']}/{e2e['latency_full']['p999_ms']} |",
+             f"| latency at half rate p50/p99/p99.9, ms | {r['p50_ms']}/{r['p99_ms']}/{r['p999_ms']} |",
+             f"| RSS steady / peak, MB | {r['rss_mb']:.0f} / {r['peak_rss_mb']:.0f} |",
+             "", "| target | value | met |", "|---|---|---|"]
+    for field, t in r["targets"].items():
+        lines.append(f"| {t['what']} {t['target']} | {t['value']} | {'yes' if t['met'] else '**no**'} |")
+    out.with_suffix(".md").write_text("\n".join(lines) + "\n")
+
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, (left, right) = plt.subplots(1, 2, figsize=(11, 4))
+    names = ["dlr-enricher", "relay", "kcat pipe"]
+    rates = [r["e2e_reports_per_s"] / 1000, r["relay_reports_per_s"] / 1000, r["kcat_reports_per_s"] / 1000]
+    left.bar(names, rates, color=["#1f77b4", "#999999", "#cccccc"])
+    left.set_ylabel("thousand reports/s")
+    left.set_title("End to end on one local broker")
+    stages = ["simdjson walk", "parse+classify", "whole pipeline"]
+    ns = [r["walk_ns_per_report"], r["parse_classify_ns_per_report"], r["core_ns_per_report"]]
+    right.bar(stages, ns, color=["#cccccc", "#6baed6", "#1f77b4"])
+    right.set_ylabel("ns per report")
+    right.set_title("Core, per report (one thread)")
+    fig.suptitle(f"{r['machine']['cpu']}, {r['machine']['cores']} cores, {r['date']}", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(out.with_suffix(".png"), dpi=100)
+
+
+if __name__ == "__main__":
+    main()
