@@ -3,6 +3,7 @@
 Each test makes its own topics (unique names) and consumer group, so tests never see each
 other's records. Reading outputs goes up to the high watermarks, so counts are exact.
 """
+import atexit
 import json
 import os
 import re
@@ -24,6 +25,18 @@ OUTPUTS = ("enriched", "retry", "dead_letter", "analytics")
 
 def fail(message):
     raise AssertionError(message)
+
+
+_started = []
+
+
+@atexit.register
+def _stop_leftovers():
+    """A failed check leaves no stage or relay running behind it."""
+    for proc in _started:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
 
 
 class Topics:
@@ -169,6 +182,7 @@ kafka:
         self.log = open(self.log_path, "w")
         self.proc = subprocess.Popen(command(str(self.config)) if command else [binary, "run", "--config", str(self.config)], stdout=self.log,
                                      stderr=subprocess.STDOUT)
+        _started.append(self.proc)
         self.port = None
         if command:  # another program on the same config (the benchmark's relay): no endpoint
             return
