@@ -156,9 +156,7 @@ def latency(binary, rate_reports, seconds, seed):
     rss = memory_mb(st.proc.pid, "VmRSS")
     st.stop()
     sent = {(t, p, o): ts for t, p, o, ts in coords}
-    lat = sorted(r["timestamp"] - sent[(r["headers"]["dlr-source-topic"], int(r["headers"]["dlr-source-partition"]),
-                                        int(r["headers"]["dlr-source-offset"]))]
-                 for r in kafka.read_all(topics.outputs["enriched"]))
+    lat = sorted(r["timestamp"] - sent[kafka.source_of(r)] for r in kafka.read_all(topics.outputs["enriched"]))
     pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
     return {"rate_reports_per_s": rate_reports, "records": len(lat), "p50_ms": pick(0.50), "p99_ms": pick(0.99),
             "p999_ms": pick(0.999), "max_ms": lat[-1], "rss_mb": rss}

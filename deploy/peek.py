@@ -46,9 +46,14 @@ def describe(m):
             what = (v.get("classification") or {}).get("rule") or v.get("rule") or ""
         except ValueError:
             what = ""
-    source = f"{h.get('dlr-source-topic')}/{h.get('dlr-source-partition')}@{h.get('dlr-source-offset')}"
+    outcome = h.get("dlr-outcome", "")
+    if not outcome:
+        try:
+            outcome = json.loads(m.value()).get("outcome", "")
+        except ValueError:
+            pass
     key = (m.key() or b"-").decode(errors="replace")
-    return f"  {key[:34]:34} {h.get('dlr-outcome', ''):10} {what[:48]:48} from {source}"
+    return f"  {key[:34]:34} {outcome:10} {what[:48]:48} from {h.get('dlr-source', '?')}"
 
 
 def main():

@@ -77,7 +77,7 @@ std::string Metrics::render() {
   fmt::format_to(it, "dlr_deferred_records {}\n", load(deferred_records));
   family(out, "dlr_assigned_partitions", "gauge", "Input partitions assigned to this instance.");
   fmt::format_to(it, "dlr_assigned_partitions {}\n", load(assigned_partitions));
-  family(out, "dlr_consumption_paused", "gauge", "1 while consumption is paused for backpressure.");
+  family(out, "dlr_consumption_paused", "gauge", "1 while the stage takes no new messages (backpressure).");
   fmt::format_to(it, "dlr_consumption_paused {}\n", load(paused) ? 1 : 0);
   family(out, "dlr_reports_per_second", "gauge", "Reports processed per second over the last stats period.");
   fmt::format_to(it, "dlr_reports_per_second {:.1f}\n", load(reports_per_second));

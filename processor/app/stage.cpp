@@ -65,7 +65,7 @@ kafka::Properties consumer_properties(const config::Config& c) {
       {"enable.auto.commit", "true"},     // commits what store_offsets() stored, every interval
       {"auto.commit.interval.ms", "5000"},
       {"enable.partition.eof", "false"},
-      {"queued.max.messages.kbytes", "16384"},  // prefetch: 16 MB is seconds of input, and keeps RSS small
+      {"queued.max.messages.kbytes", "32768"},  // prefetch: a fetch round trip's worth at full speed, RSS bounded
   };
   for (const auto& kv : c.kafka_common) p.emplace_back(kv);
   for (const auto& kv : c.kafka_consumer) p.emplace_back(kv);
@@ -116,7 +116,8 @@ std::string Stage::start() {
   const kafka::Properties producer_props = producer_properties(config_);
   producer_ = kafka::Producer::create(producer_props, *this, error);
   if (!producer_) return "producer: " + error;
-  resume_below_ = std::max(1, property_int(producer_props, "queue.buffering.max.messages", 50000) / 2);
+  // Hold back with room left for the records of one more batch (up to 50 reports, 4 outputs each).
+  hold_above_ = std::max(1, property_int(producer_props, "queue.buffering.max.messages", 50000) * 3 / 4);
   topics_[static_cast<int>(Destination::enriched)] = producer_->topic(config_.outputs.enriched);
   topics_[static_cast<int>(Destination::retry)] = producer_->topic(config_.outputs.retry);
   topics_[static_cast<int>(Destination::dead_letter)] = producer_->topic(config_.outputs.dead_letter);
@@ -176,17 +177,28 @@ int Stage::run(const std::atomic<bool>& stop) {
     producer_->poll(0);  // delivery reports: acknowledgements move offsets
     if (!deferred_.empty()) produce_deferred();
     store_offsets();
-    if (paused_) maybe_resume();
 
-    // A turn takes up to a batch of messages without blocking; it waits only when idle, and
-    // briefly when outputs are in flight so their acknowledgements are served soon.
-    const int idle_wait_ms = producer_->queue_length() > 0 ? 5 : 100;
-    for (int taken = 0; taken < 1000 && !paused_; ++taken) {
-      kafka::MessagePtr message = consumer_->poll(taken == 0 ? idle_wait_ms : 0);
-      if (!message) break;
-      handle(*message);
+    if (backlogged()) {
+      // Backpressure: take nothing new until the producer catches up. Holding back keeps the
+      // consumer's prefetched data (pausing would throw it away); only a long hold, such as a
+      // broker that is gone, pauses the partitions so the loop can keep serving the group.
+      hold();
+      producer_->poll(20);  // wait for acknowledgements, do not spin
+      if (paused_) {
+        if (kafka::MessagePtr event = consumer_->poll(0)) handle(*event);  // rebalances and errors only
+      }
+    } else {
+      release();
+      // A turn takes up to a batch of messages without blocking; it waits only when idle, and
+      // briefly when outputs are in flight so their acknowledgements are served soon.
+      const int idle_wait_ms = producer_->queue_length() > 0 ? 5 : 100;
+      for (int taken = 0; taken < 1000; ++taken) {
+        kafka::MessagePtr message = consumer_->poll(taken == 0 ? idle_wait_ms : 0);
+        if (!message) break;
+        handle(*message);
+        if (backlogged()) break;
+      }
     }
-    if (paused_) producer_->poll(50);  // backpressure: wait for acknowledgements, do not spin
 
     const auto now = Clock::now();
     if (now - last_refresh >= std::chrono::seconds(1)) {
@@ -267,12 +279,13 @@ void Stage::produce_report(int slot, const rd_kafka_message_t& message, const co
 
   // Headers every output carries, then room for the destination's own.
   std::array<kafka::Header, 16> headers;
+  // Two headers only: librdkafka allocates each header on its own, and these records are most
+  // of the stage's output. The outcome and the version are in the record's JSON as well.
+  const std::string& topic = config_.inputs[static_cast<size_t>(slots_[static_cast<size_t>(slot)]->input)].topic;
+  source_.assign(topic).append(1, '/').append(partition.view()).append(1, '/').append(offset.view());
   size_t common = 0;
   headers[common++] = {header::catalog_version, catalog_version_};
-  headers[common++] = {header::outcome, outcome};
-  headers[common++] = {header::source_topic, config_.inputs[static_cast<size_t>(slots_[static_cast<size_t>(slot)]->input)].topic};
-  headers[common++] = {header::source_partition, partition.view()};
-  headers[common++] = {header::source_offset, offset.view()};
+  headers[common++] = {header::source, source_};
 
   const auto& route = config_.routing.routes[invalid ? kInvalidRoute : static_cast<size_t>(report.outcome)];
   for (Destination d : route) {
@@ -316,6 +329,7 @@ void Stage::produce_report(int slot, const rd_kafka_message_t& message, const co
         rd_kafka_timestamp_type_t type{};
         timestamp = Number(rd_kafka_message_timestamp(&message, &type));
         index = Number(report.index);
+        headers[n++] = {header::outcome, outcome};
         headers[n++] = {header::reason, invalid ? core::to_string(report.reason) : std::string_view("PERMANENT_FAILURE")};
         if (invalid && *report.detail) headers[n++] = {header::detail, report.detail};
         if (!invalid && report.decision) headers[n++] = {header::rule, report.decision->rule};
@@ -324,6 +338,9 @@ void Stage::produce_report(int slot, const rd_kafka_message_t& message, const co
           headers[n++] = {header::position, position.view()};
         }
         if (result_.document_error == core::Reason::none) headers[n++] = {header::report_index, index.view()};
+        headers[n++] = {header::source_topic, topic};
+        headers[n++] = {header::source_partition, partition.view()};
+        headers[n++] = {header::source_offset, offset.view()};
         headers[n++] = {header::source_timestamp, timestamp.view()};
         headers[n++] = {header::consumer_group, config_.group_id};
         break;
@@ -341,7 +358,6 @@ void Stage::produce(int slot, Destination destination, uint64_t ticket, std::str
   if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
     // Backpressure: keep the record, stop consuming until the queue drains.
     defer(slot, destination, opaque, key, value, headers, milliseconds(0));
-    pause();
     return;
   }
   if (is_record_too_large(err) && destination != Destination::dead_letter) {
@@ -350,7 +366,8 @@ void Stage::produce(int slot, Destination destination, uint64_t ticket, std::str
     std::array<kafka::Header, 16> dlq;
     size_t n = 0;
     for (const auto& h : headers)
-      if (n < dlq.size() - 2 && h.name.starts_with("dlr-") && !h.name.starts_with("dlr-retry")) dlq[n++] = h;
+      if (n < dlq.size() - 3 && h.name.starts_with("dlr-") && !h.name.starts_with("dlr-retry")) dlq[n++] = h;
+    dlq[n++] = {header::outcome, "invalid"};
     dlq[n++] = {header::reason, core::to_string(core::Reason::output_too_large)};
     dlq[n++] = {header::consumer_group, config_.group_id};
     spdlog::warn("an output record of {} bytes is over message.max.bytes; its report goes to {} as OUTPUT_TOO_LARGE",
@@ -406,7 +423,6 @@ void Stage::produce_deferred() noexcept {
     deferred_.pop_front();
   }
   metrics_.deferred_records.store(static_cast<int64_t>(deferred_.size()), std::memory_order_relaxed);
-  if (!deferred_.empty()) pause();  // nothing new until what is owed is written
 }
 
 void Stage::on_delivery(const rd_kafka_message_t& message) noexcept {
@@ -460,23 +476,38 @@ void Stage::store_offsets() noexcept {
   metrics_.offsets_stored.fetch_add(static_cast<uint64_t>(list.size()), std::memory_order_relaxed);
 }
 
-void Stage::pause() noexcept {
-  if (paused_) return;
-  paused_ = true;
-  metrics_.paused = true;
-  const kafka::PartitionList assignment = consumer_->assignment();
-  consumer_->pause(assignment);
-  spdlog::info("backpressure: consumption paused ({} records queued, {} to produce again)", producer_->queue_length(),
-               deferred_.size());
+bool Stage::backlogged() const noexcept {
+  return !deferred_.empty() || producer_->queue_length() >= hold_above_;
 }
 
-void Stage::maybe_resume() noexcept {
-  if (!deferred_.empty() || producer_->queue_length() >= resume_below_) return;
-  paused_ = false;
+void Stage::hold() noexcept {
+  const auto now = Clock::now();
+  if (!held_) {
+    held_ = true;
+    held_since_ = now;
+    metrics_.paused = true;
+    spdlog::debug("backpressure: holding back ({} records queued, {} to produce again)", producer_->queue_length(),
+                  deferred_.size());
+    return;
+  }
+  if (!paused_ && now - held_since_ >= std::chrono::seconds(10)) {
+    paused_ = true;
+    consumer_->pause(consumer_->assignment());
+    spdlog::warn("backpressure: outputs not written for 10s ({} records queued, {} to produce again); partitions "
+                 "paused until they are",
+                 producer_->queue_length(), deferred_.size());
+  }
+}
+
+void Stage::release() noexcept {
+  if (!held_) return;
+  held_ = false;
   metrics_.paused = false;
-  const kafka::PartitionList assignment = consumer_->assignment();
-  consumer_->resume(assignment);
-  spdlog::info("backpressure: consumption resumed");
+  if (paused_) {
+    paused_ = false;
+    consumer_->resume(consumer_->assignment());
+    spdlog::info("backpressure: partitions resumed");
+  }
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -524,7 +555,6 @@ void Stage::on_revoking(const kafka::PartitionList& partitions, bool lost) noexc
   spdlog::info("{} {} partition(s){}", lost ? "lost" : "revoked", partitions.size(),
                unfinished ? "; " + std::to_string(unfinished) + " message(s) not done will be processed again by the next owner"
                           : std::string());
-  if (deferred_.empty() && paused_) maybe_resume();
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -571,7 +601,7 @@ void Stage::log_stats(double seconds) noexcept {
       load(metrics_.reports[2]), load(metrics_.reports[3]), load(metrics_.reports[4]), load(metrics_.reports[5]),
       load(metrics_.unknown_codes), load(metrics_.produced[0]), load(metrics_.produced[1]), load(metrics_.produced[2]),
       load(metrics_.produced[3]), errors, load(metrics_.in_flight_messages), lag, load(metrics_.assigned_partitions),
-      paused_ ? " paused" : "");
+      paused_ ? " paused" : (held_ ? " holding back" : ""));
 }
 
 int Stage::shutdown() noexcept {

@@ -24,6 +24,7 @@ namespace dlr::app {
 namespace header {
 inline constexpr std::string_view catalog_version = "dlr-catalog-version";
 inline constexpr std::string_view outcome = "dlr-outcome";
+inline constexpr std::string_view source = "dlr-source";  ///< "topic/partition/offset" of the input record
 inline constexpr std::string_view source_topic = "dlr-source-topic";
 inline constexpr std::string_view source_partition = "dlr-source-partition";
 inline constexpr std::string_view source_offset = "dlr-source-offset";
@@ -107,8 +108,9 @@ class Stage final : kafka::DeliveryHandler, kafka::RebalanceHandler {
              std::span<const kafka::Header> headers, std::chrono::milliseconds delay);
   void produce_deferred() noexcept;
   void store_offsets() noexcept;
-  void pause() noexcept;
-  void maybe_resume() noexcept;
+  [[nodiscard]] bool backlogged() const noexcept;
+  void hold() noexcept;
+  void release() noexcept;
   void refresh_gauges() noexcept;
   void log_stats(double seconds) noexcept;
   int shutdown() noexcept;
@@ -129,9 +131,12 @@ class Stage final : kafka::DeliveryHandler, kafka::RebalanceHandler {
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<std::vector<int>> slot_index_;  ///< [input][partition] -> slot, -1 none
   std::deque<Deferred> deferred_;
-  bool paused_ = false;
-  int resume_below_ = 50000;  ///< producer queue length under which a paused stage resumes
+  bool held_ = false;    ///< taking no new messages: the producer is behind or records are owed
+  bool paused_ = false;  ///< held so long that the partitions were paused
+  std::chrono::steady_clock::time_point held_since_{};
+  int hold_above_ = 37500;  ///< producer queue length from which the stage holds back
   std::string fatal_;
+  std::string source_;  ///< the current input's dlr-source header value, reused
   LogLimiter produce_failure_log_{std::chrono::seconds(10)};
 };
 

@@ -130,6 +130,12 @@ def read_all(topic, timeout=60):
     return records
 
 
+def source_of(record):
+    """(topic, partition, offset) of the input an output record came from (its dlr-source header)."""
+    topic, partition, offset = record["headers"]["dlr-source"].rsplit("/", 2)
+    return topic, int(partition), int(offset)
+
+
 def committed(group, topics):
     """The group's committed offsets: {(topic, partition): offset} (absent when none)."""
     consumer = Consumer({"bootstrap.servers": BROKERS, "group.id": group, "enable.auto.commit": False})
