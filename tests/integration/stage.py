@@ -42,12 +42,12 @@ def _stop_leftovers():
 class Topics:
     """Input topics per channel and the four output topics, created fresh on the broker."""
 
-    def __init__(self, channels, partitions=4, skip=(), output_config=None):
+    def __init__(self, channels, partitions=4, skip=(), output_config=None, input_config=None):
         tag = uuid.uuid4().hex[:8]
         self.inputs = {ch: f"t{tag}.in.{ch or 'none'}" for ch in channels}
         self.outputs = {name: f"t{tag}.{name}" for name in OUTPUTS}
         admin = AdminClient({"bootstrap.servers": BROKERS})
-        new = [NewTopic(t, partitions, 1) for t in self.inputs.values()]
+        new = [NewTopic(t, partitions, 1, config=input_config or {}) for t in self.inputs.values()]
         new += [NewTopic(t, partitions, 1, config=output_config or {}) for name, t in self.outputs.items() if name not in skip]
         futures = admin.create_topics(new)
         for f in futures.values():
