@@ -3,12 +3,14 @@
 # broker for the integration suites, runs every ctest suite, and stops the broker again.
 #   tests/run.sh                 every suite
 #   tests/run.sh -L unit         only some labels (arguments go to ctest)
+#   BUILD_DIR=build-asan DLR_CMAKE_ARGS=-DDLR_SANITIZE=ON tests/run.sh    the same under ASan+UBSan
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 deploy/setup.sh
 build_dir=${BUILD_DIR:-build}
-cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-Release} >/dev/null
+# shellcheck disable=SC2086  # DLR_CMAKE_ARGS is a list of options
+cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-Release} ${DLR_CMAKE_ARGS:-} >/dev/null
 cmake --build "$build_dir" -j "$(nproc)"
 
 if [ -x deploy/kafka/local.sh ] && [ -d tests/integration ] && ls tests/integration/* >/dev/null 2>&1; then

@@ -108,8 +108,8 @@ int run_command(int argc, char** argv) {
   }
   spdlog::info("metrics on http://{}/metrics (port {}), /healthz, /readyz", cfg.metrics_address, endpoint.port());
 
-  Stage stage(cfg, shared, metrics);
-  if (const std::string error = stage.start(); !error.empty()) {
+  auto stage = std::make_unique<Stage>(cfg, shared, metrics);
+  if (const std::string error = stage->start(); !error.empty()) {
     spdlog::error("cannot start: {}", error);
     return 2;
   }
@@ -117,8 +117,9 @@ int run_command(int argc, char** argv) {
   // The shutdown is bounded: should draining hang past its timeout (a broker gone for good),
   // the process ends anyway; nothing unacknowledged was committed, so nothing is lost.
   std::atomic<bool> finished{false};
+  std::atomic<bool> run_returned{false};
   std::thread watchdog([&] {
-    while (!g_stop && !finished) std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    while (!g_stop && !run_returned) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(cfg.shutdown_timeout_s + 15);
     while (!finished && std::chrono::steady_clock::now() < limit) std::this_thread::sleep_for(std::chrono::milliseconds(100));
     if (!finished) {
@@ -126,7 +127,9 @@ int run_command(int argc, char** argv) {
       std::_Exit(1);
     }
   });
-  const int code = stage.run(g_stop);
+  const int code = stage->run(g_stop);
+  run_returned = true;
+  stage.reset();  // the clients' destruction is under the watchdog too
   finished = true;
   watchdog.join();
   endpoint.stop();

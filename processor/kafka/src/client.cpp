@@ -93,6 +93,9 @@ std::unique_ptr<Producer> Producer::create(const Properties& properties, Deliver
 }
 
 Producer::~Producer() {
+  // Whatever is still queued was not acknowledged, so its inputs were not committed: drop it
+  // rather than let destroy wait out message.timeout.ms against a broker that may be gone.
+  rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT | RD_KAFKA_PURGE_F_NON_BLOCKING);
   for (auto& [name, topic] : topics_) rd_kafka_topic_destroy(topic);
   rd_kafka_destroy(rk_);
 }
