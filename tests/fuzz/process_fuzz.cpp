@@ -4,6 +4,7 @@
 #include <simdjson.h>
 
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <string_view>
 
@@ -27,9 +28,14 @@ struct Harness {
   }
 };
 
-void require(bool condition) {
-  if (!condition) __builtin_trap();
-}
+// Names the broken invariant before stopping, so a crash report says which.
+#define require(condition)                                                   \
+  do {                                                                       \
+    if (!(condition)) {                                                      \
+      std::fprintf(stderr, "invariant broken: %s (line %d)\n", #condition, __LINE__); \
+      __builtin_trap();                                                      \
+    }                                                                        \
+  } while (0)
 
 bool inside(dlr::core::Range r, size_t size) { return size_t{r.offset} + r.length <= size; }
 
@@ -42,7 +48,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   const auto channel = static_cast<dlr::core::Channel>(size ? data[0] % dlr::core::kChannelCount : 0);
   h.processor->process(input, channel, h.result);
   auto& r = h.result;
-  require(!r.reports.empty());  // a message always yields at least one verdict
+  // A whole-message failure is one invalid report; otherwise one verdict per report (an empty
+  // batch has none).
   if (r.document_error != dlr::core::Reason::none) require(r.reports.size() == 1);
   for (const auto& report : r.reports) {
     require(inside(report.raw, size));

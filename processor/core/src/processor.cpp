@@ -324,7 +324,7 @@ Failure read_fields(ond::object& object, Fields& f) noexcept {
             text = trim_right(v.raw_json_token());  // some reports send it as a number
           }
           f.mcc_mnc_len = static_cast<uint8_t>(std::min(text.size(), sizeof f.mcc_mnc));
-          std::memcpy(f.mcc_mnc, text.data(), f.mcc_mnc_len);
+          if (f.mcc_mnc_len) std::memcpy(f.mcc_mnc, text.data(), f.mcc_mnc_len);  // null or {} leave text empty
         }
         break;
       case 'c':
@@ -368,10 +368,41 @@ Failure read_fields(ond::object& object, Fields& f) noexcept {
   return failure;
 }
 
+// The whole message is unprocessable: one invalid report covering all of it.
+Reason fail_whole(Result& out, std::string_view message, Reason reason, const char* detail, int64_t position) noexcept {
+  out.reports.clear();
+  out.enriched.clear();
+  out.analytics.clear();
+  out.keys.clear();
+  out.document_error = reason;
+  out.document_position = position;
+  out.document_detail = detail;
+  Report report;
+  report.verdict = Verdict::invalid;
+  report.reason = reason;
+  report.detail = detail;
+  report.position = position;
+  report.raw = Range{0, static_cast<uint32_t>(message.size())};
+  const size_t start = out.enriched.size();
+  out.enriched += "{\"outcome\":\"invalid\",\"reason\":";
+  json::append_plain(out.enriched, to_string(reason));
+  out.enriched += ",\"detail\":";
+  json::append_string(out.enriched, detail);
+  if (position >= 0) {
+    out.enriched += ",\"position\":";
+    json::append_int(out.enriched, position);
+  }
+  out.enriched += '}';
+  report.enriched = Range{static_cast<uint32_t>(start), static_cast<uint32_t>(out.enriched.size() - start)};
+  out.reports.push_back(report);
+  return reason;
+}
+
 }  // namespace
 
 struct Processor::Impl {
   ond::parser parser;
+  simdjson::dom::parser validator;  ///< checks what On-Demand skipped
   std::unique_ptr<char[]> buffer;
   size_t buffer_capacity = 0;
   ProcessorOptions options;
@@ -453,37 +484,24 @@ void append_catalog_member(std::string& out, const CodeObject& code, const Match
 }  // namespace
 
 Reason Processor::process(std::string_view message, Channel binding, Result& out) noexcept {
+  const Reason reason = process_document(message, binding, out);
+  if (reason != Reason::none) return reason;
+  // On-Demand reads what classification needs and skips the rest without checking it; a record
+  // we write downstream must parse, so the whole message is validated as well.
+  Impl& im = *impl_;
+  if (auto error = im.validator.parse(im.buffer.get(), message.size(), false).error()) {
+    return fail_whole(out, message, document_reason(error), simdjson::error_message(error), -1);
+  }
+  return Reason::none;
+}
+
+Reason Processor::process_document(std::string_view message, Channel binding, Result& out) noexcept {
   out.clear();
   Impl& im = *impl_;
   const catalog::Catalog& cat = *catalog_;
 
   auto document_failure = [&](Reason reason, const char* detail, int64_t position) {
-    out.reports.clear();
-    out.enriched.clear();
-    out.analytics.clear();
-    out.keys.clear();
-    out.document_error = reason;
-    out.document_position = position;
-    out.document_detail = detail;
-    Report report;
-    report.verdict = Verdict::invalid;
-    report.reason = reason;
-    report.detail = detail;
-    report.position = position;
-    report.raw = Range{0, static_cast<uint32_t>(message.size())};
-    const size_t start = out.enriched.size();
-    out.enriched += "{\"outcome\":\"invalid\",\"reason\":";
-    json::append_plain(out.enriched, to_string(reason));
-    out.enriched += ",\"detail\":";
-    json::append_string(out.enriched, detail);
-    if (position >= 0) {
-      out.enriched += ",\"position\":";
-      json::append_int(out.enriched, position);
-    }
-    out.enriched += '}';
-    report.enriched = Range{static_cast<uint32_t>(start), static_cast<uint32_t>(out.enriched.size() - start)};
-    out.reports.push_back(report);
-    return reason;
+    return fail_whole(out, message, reason, detail, position);
   };
 
   if (message.find_first_not_of(" \t\r\n") == std::string_view::npos) {
@@ -627,7 +645,12 @@ Reason Processor::process(std::string_view message, Channel binding, Result& out
       const char* cursor = raw.data();
       for (int i = 0; i < 2; ++i) {
         if (!spliced[i]) continue;
+        // In valid JSON status and error are disjoint values inside the report; broken text can
+        // make them overlap, and the whole message is invalid then.
         const char* close = spliced[i]->raw.data() + spliced[i]->raw.size() - 1;
+        if (spliced[i]->raw.empty() || spliced[i]->raw.data() < cursor || close >= raw.data() + raw.size()) {
+          return fail_document(simdjson::TAPE_ERROR);
+        }
         append_compact(e, cursor, static_cast<size_t>(close - cursor));
         append_catalog_member(e, *spliced[i], *matches[i]);
         cursor = close;

@@ -88,6 +88,7 @@ class Processor {
   [[nodiscard]] const catalog::Catalog& catalog() const noexcept { return *catalog_; }
 
  private:
+  Reason process_document(std::string_view message, Channel binding, Result& out) noexcept;
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::shared_ptr<const catalog::Catalog> catalog_;
