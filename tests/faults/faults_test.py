@@ -58,7 +58,10 @@ def scenario_kill9(binary, soak):
     feeder.start()
     for kill in range(5):
         st = kafka.Stage(binary, topics, consumer_props=FAST_REJOIN, name=f"run{kill}")
-        time.sleep(rnd.uniform(2.0, 6.0))
+        st.wait_ready()  # partitions assigned: the kill lands while it works
+        time.sleep(rnd.uniform(0.5, 3.0))
+        consumed = int(st.metrics().get("dlr_input_messages_total", 0))
+        print(f"kill {kill + 1}: SIGKILL after {consumed} messages", flush=True)
         st.proc.send_signal(signal.SIGKILL)
         st.proc.wait(10)
         st.log.close()
@@ -133,15 +136,21 @@ def scenario_broker_restart(binary, soak):
         topics = kafka.Topics(CHANNELS)
         st = kafka.Stage(binary, topics, producer_props={"message.timeout.ms": "300000"})
         st.wait_ready()
-        half = len(msgs) // 2
-        kafka.produce(topics.inputs, [(m["channel"], m["key"], m["value"], None) for m in msgs[:half]])
-        time.sleep(1)
+        # The stream keeps coming (the load producer buffers while the broker is away) and the
+        # broker goes down in the middle of it, with the stage's outputs in flight.
+        feeder = threading.Thread(target=kafka.produce, args=(topics.inputs, [(m["channel"], m["key"], m["value"], None) for m in msgs]),
+                                  kwargs={"rate": len(msgs) / 8})
+        feeder.start()
+        time.sleep(3)
+        before = st.metrics().get("dlr_input_messages_total", 0)
         subprocess.run([script, "stop"], env=env, check=True, stdout=subprocess.DEVNULL)
         time.sleep(5)
         if st.proc.poll() is not None:
             kafka.fail(f"the stage exited while the broker was down:\n{st.text()}")
         subprocess.run([script, "start"], env=env, check=True, stdout=subprocess.DEVNULL)
-        kafka.produce(topics.inputs, [(m["channel"], m["key"], m["value"], None) for m in msgs[half:]])
+        feeder.join()
+        if not 0 < before < len(msgs):
+            kafka.fail(f"the broker did not stop mid-stream ({before} of {len(msgs)} messages consumed)")
         on_topics = sum(hi - lo for lo, hi in watermarks(list(topics.inputs.values())).values())
         deadline = time.time() + 300
         while time.time() < deadline:
