@@ -238,6 +238,7 @@ const CompiledEntry* Catalog::pick(const Span& span, int group, std::string_view
       best_score = score;
     }
   }
+  if (!best) return nullptr;  // an empty span: nothing to choose from
   group_mismatch = group >= 0 && best->entry.group_id.has_value() && *best->entry.group_id != group;
   return best;
 }

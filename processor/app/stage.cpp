@@ -24,7 +24,7 @@ constexpr int kDestinationBits = 2;
 void* encode(int slot, Destination destination, uint64_t ticket) noexcept {
   const uint64_t v = (static_cast<uint64_t>(slot) << (kTicketBits + kDestinationBits)) |
                      (static_cast<uint64_t>(destination) << kTicketBits) | (ticket & ((1ULL << kTicketBits) - 1));
-  return reinterpret_cast<void*>(static_cast<uintptr_t>(v));
+  return reinterpret_cast<void*>(static_cast<uintptr_t>(v));  // NOLINT(performance-no-int-to-ptr): an opaque tag, never dereferenced
 }
 struct Decoded {
   int slot;

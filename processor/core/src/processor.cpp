@@ -19,7 +19,6 @@ namespace ond = simdjson::ondemand;
 using catalog::Decision;
 using catalog::Kind;
 using catalog::Match;
-using catalog::MatchKind;
 
 // A status or error object as found in a report. Views point into the input or the parser.
 struct CodeObject {
@@ -282,8 +281,7 @@ Failure read_timestamp(ond::value& v, std::optional<int64_t>& out) noexcept {
 Failure read_fields(ond::object& object, Fields& f) noexcept {
   Failure failure;
   auto note = [&failure](Failure next) {
-    if (next.document) failure = next;
-    else if (!failure.failed()) failure = next;
+    if (next.document || !failure.failed()) failure = next;  // the first report-level failure, or a document one
   };
   for (auto field_result : object) {
     ond::field field;
@@ -728,7 +726,7 @@ Reason Processor::process_document(std::string_view message, Channel binding, Re
     uint32_t index = 0;
     for (auto element_result : array) {
       ond::value element;
-      if (auto error = std::move(element_result).get(element)) return fail_doc(error);
+      if (auto error = element_result.get(element)) return fail_doc(error);
       ond::json_type type;
       if (auto error = element.type().get(type)) return fail_doc(error);
       if (type != ond::json_type::object) {
@@ -769,7 +767,7 @@ Reason Processor::process_document(std::string_view message, Channel binding, Re
     if (auto error = root.raw_json().get(root_raw)) return fail_doc(error);
     if (const char* rest = root_raw.data() + root_raw.size();
         static_cast<size_t>(rest - im.base) < message.size() &&
-        trim_right(std::string_view(rest, message.size() - static_cast<size_t>(rest - im.base))).size() > 0) {
+        !trim_right(std::string_view(rest, message.size() - static_cast<size_t>(rest - im.base))).empty()) {
       return document_failure(Reason::invalid_json, "content after the end of the JSON document", rest - im.base);
     }
     if (auto error = root.reset().error()) return fail_doc(error);
