@@ -89,11 +89,11 @@ def wait_for(topics, expected, proc, timeout=600):
     sys.exit(f"e2e: {records_written(topics)} of {expected} records after {timeout}s")
 
 
-def run_stage(binary, msgs, reports):
+def run_stage(binary, msgs, reports, extra=""):
     topics = kafka.Topics(CHANNELS, output_config=LOG_APPEND)
     kafka.produce(topics.inputs, [(m["channel"], m["key"], m["value"], None) for m in msgs])
     started = time.time()
-    st = kafka.Stage(binary, topics)
+    st = kafka.Stage(binary, topics, extra=extra)
     # CPU spent before any message is processed (start-up, catalogue) is left out.
     while st.get("/readyz")[0] != 200:
         time.sleep(0.01)
@@ -182,6 +182,8 @@ def main():
     st, _, stage = run_stage(a.stage, msgs, a.reports)
     st.stop()
     fanout = stage["records"] / len(msgs)
+    eos_st, _, eos = run_stage(a.stage, msgs, a.reports, extra="processing:\n  guarantee: exactly_once")
+    eos_st.stop()
     relay = run_relay(a.relay, msgs, fanout, stage["records"])
     kcat = run_kcat(msgs)
     stage_rate = a.reports / stage["seconds"]
@@ -192,6 +194,8 @@ def main():
         "reports": a.reports, "messages": len(msgs), "input_mb": in_bytes / 1e6, "records_per_input": fanout,
         "e2e_reports_per_s": stage_rate, "e2e_mb_per_s": in_bytes / 1e6 / stage["seconds"],
         "relay_reports_per_s": relay_rate, "ratio_vs_relay": stage_rate / relay_rate,
+        "eos_reports_per_s": a.reports / eos["seconds"], "eos_vs_at_least_once": stage["seconds"] / eos["seconds"],
+        "eos_cpu_us_per_report": eos["cpu_s"] / a.reports * 1e6,
         "kcat_reports_per_s": a.reports / kcat["seconds"], "ratio_vs_kcat": stage_rate / (a.reports / kcat["seconds"]),
         "cpu_us_per_report": stage["cpu_s"] / a.reports * 1e6, "relay_cpu_us_per_report": relay["cpu_s"] / a.reports * 1e6,
         "peak_rss_mb": stage["peak_rss_mb"], "rss_mb": half["rss_mb"], "relay_peak_rss_mb": relay["peak_rss_mb"],

@@ -58,6 +58,7 @@ def main():
     r["serialize_ns_per_report"] = r["core_ns_per_report"] - r["parse_classify_ns_per_report"]
     r["core_vs_walk"] = r["core_ns_per_report"] / r["walk_ns_per_report"]
     for k in ("e2e_reports_per_s", "e2e_mb_per_s", "relay_reports_per_s", "ratio_vs_relay", "kcat_reports_per_s",
+              "eos_reports_per_s", "eos_vs_at_least_once", "eos_cpu_us_per_report",
               "ratio_vs_kcat", "cpu_us_per_report", "relay_cpu_us_per_report", "p50_ms", "p99_ms", "p999_ms", "rss_mb",
               "peak_rss_mb"):
         r[k] = e2e[k]
@@ -84,6 +85,8 @@ def main():
              f"| end to end, reports/s | {r['e2e_reports_per_s']:.0f} ({r['e2e_mb_per_s']:.1f} MB/s in) |",
              f"| pass-through relay, reports/s | {r['relay_reports_per_s']:.0f} |",
              f"| kcat pipe (1 record per input), reports/s | {r['kcat_reports_per_s']:.0f} |",
+             f"| exactly-once mode, reports/s (× at-least-once; CPU µs/report) | {r['eos_reports_per_s']:.0f} "
+             f"({r['eos_vs_at_least_once']:.2f}×; {r['eos_cpu_us_per_report']:.2f}) |",
              f"| processor CPU, µs/report (relay) | {r['cpu_us_per_report']:.2f} ({r['relay_cpu_us_per_report']:.2f}) |",
              f"| latency at full rate p50/p99/p99.9, ms | {e2e['latency_full']['p50_ms']}/{e2e['latency_full']['p99_ms']}/{e2e['latency_full']['p999_ms']} |",
              f"| latency at half rate p50/p99/p99.9, ms | {r['p50_ms']}/{r['p99_ms']}/{r['p999_ms']} |",

@@ -68,6 +68,9 @@ std::string Metrics::render() {
   fmt::format_to(it, "dlr_consumer_errors_total {}\n", load(consumer_errors));
   family(out, "dlr_offsets_stored_total", "counter", "Offset stores that moved a partition forward.");
   fmt::format_to(it, "dlr_offsets_stored_total {}\n", load(offsets_stored));
+  family(out, "dlr_transactions_total", "counter", "Exactly-once mode: transactions by result.");
+  fmt::format_to(it, "dlr_transactions_total{{result=\"committed\"}} {}\n", load(transactions_committed));
+  fmt::format_to(it, "dlr_transactions_total{{result=\"aborted\"}} {}\n", load(transactions_aborted));
   family(out, "dlr_rebalances_total", "counter", "Assignment changes (assigned or revoked).");
   fmt::format_to(it, "dlr_rebalances_total {}\n", load(rebalances));
 

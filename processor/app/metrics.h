@@ -40,6 +40,8 @@ struct Metrics {
   Counter consumer_errors{};      ///< error events from the consumer
   Counter offsets_stored{};       ///< offset store calls that moved a partition
   Counter rebalances{};
+  Counter transactions_committed{};  ///< exactly-once mode
+  Counter transactions_aborted{};
   std::atomic<int64_t> in_flight_messages{0};
   std::atomic<int64_t> deferred_records{0};  ///< records waiting to be produced again
   std::atomic<int> assigned_partitions{0};

@@ -7,6 +7,8 @@
 #include <cstring>
 #include <thread>
 
+#include <unistd.h>
+
 namespace dlr::app {
 namespace {
 
@@ -72,6 +74,10 @@ kafka::Properties consumer_properties(const config::Config& c) {
   p.emplace_back("bootstrap.servers", c.brokers);
   p.emplace_back("group.id", c.group_id);
   p.emplace_back("enable.auto.offset.store", "false");  // offsets are stored only after outputs are acknowledged
+  if (c.exactly_once) {
+    p.emplace_back("enable.auto.commit", "false");  // offsets travel in the transactions
+    p.emplace_back("isolation.level", "read_committed");
+  }
   return p;
 }
 
@@ -88,6 +94,17 @@ kafka::Properties producer_properties(const config::Config& c) {
   for (const auto& kv : c.kafka_common) p.emplace_back(kv);
   for (const auto& kv : c.kafka_producer) p.emplace_back(kv);
   p.emplace_back("bootstrap.servers", c.brokers);
+  if (c.exactly_once) {
+    // A transaction left open by a crashed instance holds its partitions until it times out:
+    // keep that short (the stage commits every 100 ms).
+    p.emplace(p.begin(), "transaction.timeout.ms", "10000");
+    // Unique per process: with the group's metadata on every offset commit (KIP-447), zombie
+    // fencing does not need the id to follow the partitions.
+    std::array<char, 256> host{};
+    gethostname(host.data(), host.size() - 1);
+    p.emplace_back("transactional.id", c.group_id + "-" + host.data() + "-" + std::to_string(getpid()) + "-" +
+                                           std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+  }
   return p;
 }
 
@@ -123,6 +140,9 @@ std::string Stage::start() {
   topics_[static_cast<int>(Destination::dead_letter)] = producer_->topic(config_.outputs.dead_letter);
   topics_[static_cast<int>(Destination::analytics)] = producer_->topic(config_.outputs.analytics);
 
+  if (config_.exactly_once) {
+    if (const auto s = producer_->init_transactions(30000); !s.ok) return "producer transactions: " + s.message;
+  }
   consumer_ = kafka::Consumer::create(consumer_properties(config_), *this, error);
   if (!consumer_) return "consumer: " + error;
   std::vector<std::string> topics;
@@ -200,6 +220,8 @@ int Stage::run(const std::atomic<bool>& stop) {
       }
     }
 
+    if (txn_open_ && (txn_failed_ || Clock::now() - txn_started_ >= kTransactionPeriod)) commit_transaction();
+
     const auto now = Clock::now();
     if (now - last_refresh >= std::chrono::seconds(1)) {
       last_refresh = now;
@@ -236,6 +258,10 @@ void Stage::handle(const rd_kafka_message_t& message) noexcept {
   const int slot = slot_of(input, message.partition);
   Slot& s = *slots_[static_cast<size_t>(slot)];
   s.next_offset = message.offset + 1;
+  if (config_.exactly_once) {
+    if (!txn_open_) begin_transaction();
+    if (s.txn_first < 0) s.txn_first = message.offset;
+  }
   metrics_.input_messages[input].fetch_add(1, std::memory_order_relaxed);
 
   const std::string_view bytes(static_cast<const char*>(message.payload), message.payload ? message.len : 0);
@@ -353,7 +379,19 @@ void Stage::produce_report(int slot, const rd_kafka_message_t& message, const co
 void Stage::produce(int slot, Destination destination, uint64_t ticket, std::string_view key, std::string_view value,
                     std::string_view original, std::span<const kafka::Header> headers) noexcept {
   void* opaque = encode(slot, destination, ticket);
-  const auto err = producer_->produce(topics_[static_cast<size_t>(destination)], key, value, headers, opaque);
+  auto err = producer_->produce(topics_[static_cast<size_t>(destination)], key, value, headers, opaque);
+  if (config_.exactly_once) {
+    // Inside a transaction the record must go in now: wait for room rather than set it aside.
+    while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && fatal_.empty()) {
+      producer_->poll(20);
+      err = producer_->produce(topics_[static_cast<size_t>(destination)], key, value, headers, opaque);
+    }
+    if (err && !is_record_too_large(err)) {
+      metrics_.produce_errors[static_cast<size_t>(destination)].fetch_add(1, std::memory_order_relaxed);
+      txn_failed_ = true;  // aborted and its inputs read again
+      return;
+    }
+  }
   if (!err) return;
   if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) {
     // Backpressure: keep the record, stop consuming until the queue drains.
@@ -435,6 +473,10 @@ void Stage::on_delivery(const rd_kafka_message_t& message) noexcept {
     return;
   }
   metrics_.produce_errors[static_cast<size_t>(d.destination)].fetch_add(1, std::memory_order_relaxed);
+  if (config_.exactly_once) {
+    txn_failed_ = true;  // the transaction is aborted and its inputs read again
+    return;
+  }
   if (!s.assigned || !s.progress.holds(d.ticket)) return;  // revoked meanwhile: the new owner reprocesses it
   // A failed delivery never advances the offset: the record is produced again, with backoff,
   // for as long as it takes; its partition waits.
@@ -459,6 +501,7 @@ void Stage::on_delivery(const rd_kafka_message_t& message) noexcept {
 }
 
 void Stage::store_offsets() noexcept {
+  if (config_.exactly_once) return;  // offsets go with the transactions
   kafka::PartitionList list(0);
   bool any = false;
   for (auto& s : slots_) {
@@ -511,6 +554,69 @@ void Stage::release() noexcept {
 }
 
 // ---------------------------------------------------------------------------------------------
+// Exactly-once: consume-transform-produce in transactions
+
+void Stage::begin_transaction() noexcept {
+  if (const auto s = producer_->begin_transaction(); !s.ok) {
+    fatal_ = "begin transaction: " + s.message;
+    return;
+  }
+  txn_open_ = true;
+  txn_failed_ = false;
+  txn_started_ = Clock::now();
+}
+
+void Stage::commit_transaction() noexcept {
+  if (!txn_open_) return;
+  if (txn_failed_) {
+    abort_transaction();
+    return;
+  }
+  kafka::PartitionList offsets(0);
+  for (const auto& s : slots_)
+    if (s->txn_first >= 0) offsets.add(s->topic.c_str(), s->partition).offset = s->next_offset;
+  kafka::TxnStatus status = producer_->send_offsets_to_transaction(offsets, *consumer_, 30000);
+  for (int attempt = 0; status.ok || status.retriable; ++attempt) {
+    if (status.ok) status = producer_->commit_transaction(60000);
+    if (status.ok) {
+      for (auto& s : slots_) s->txn_first = -1;
+      txn_open_ = false;
+      metrics_.transactions_committed.fetch_add(1, std::memory_order_relaxed);
+      return;
+    }
+    if (!status.retriable || attempt >= 5) break;
+  }
+  if (status.fatal) {
+    fatal_ = "commit transaction: " + status.message;
+    return;
+  }
+  spdlog::warn("commit transaction: {}; aborting it and reading its inputs again", status.message);
+  abort_transaction();
+}
+
+void Stage::abort_transaction() noexcept {
+  if (!txn_open_) return;
+  if (const auto s = producer_->abort_transaction(60000); !s.ok) {
+    fatal_ = "abort transaction: " + s.message;
+    return;
+  }
+  // Read the aborted transaction's inputs again, from where it began.
+  kafka::PartitionList rewind(0);
+  for (auto& s : slots_) {
+    if (s->txn_first < 0) continue;
+    if (s->assigned) rewind.add(s->topic.c_str(), s->partition).offset = s->txn_first;
+    s->next_offset = s->txn_first;
+    s->txn_first = -1;
+  }
+  if (rewind.size() > 0) {
+    if (auto err = consumer_->seek(rewind, 10000)) fatal_ = "rewind after abort: " + kafka::describe(err);
+  }
+  txn_open_ = false;
+  txn_failed_ = false;
+  metrics_.transactions_aborted.fetch_add(1, std::memory_order_relaxed);
+}
+
+// ---------------------------------------------------------------------------------------------
 // Rebalances
 
 void Stage::on_assigned(const kafka::PartitionList& partitions) noexcept {
@@ -520,6 +626,7 @@ void Stage::on_assigned(const kafka::PartitionList& partitions) noexcept {
     if (input < 0) continue;
     Slot& s = *slots_[static_cast<size_t>(slot_of(input, p.partition))];
     s.progress.reset();
+    s.txn_first = -1;
     s.assigned = true;
     s.dirty = false;
     s.next_offset = -1;
@@ -531,7 +638,12 @@ void Stage::on_assigned(const kafka::PartitionList& partitions) noexcept {
 
 void Stage::on_revoking(const kafka::PartitionList& partitions, bool lost) noexcept {
   metrics_.rebalances.fetch_add(1, std::memory_order_relaxed);
-  if (!lost) {
+  if (config_.exactly_once && txn_open_) {
+    // Before the partitions move: their outputs and offsets commit together, or not at all.
+    if (lost) abort_transaction();
+    else commit_transaction();
+  }
+  if (!lost && !config_.exactly_once) {
     // Give the outputs of these partitions a bounded chance to be acknowledged, then commit
     // what is done, so the next owner repeats as little as possible.
     producer_->flush(std::min(10, config_.shutdown_timeout_s) * 1000);
@@ -614,6 +726,17 @@ int Stage::shutdown() noexcept {
     store_offsets();
   }
   store_offsets();
+  if (config_.exactly_once) {
+    if (txn_open_ && fatal_.empty()) commit_transaction();
+    consumer_->close();
+    refresh_gauges();
+    if (txn_open_ || !fatal_.empty()) {
+      spdlog::error("stopped with a transaction not committed; its inputs will be processed again");
+      return 1;
+    }
+    spdlog::info("stopped cleanly: every consumed message's outputs and offsets committed in a transaction");
+    return 0;
+  }
   const size_t unfinished = in_flight();
   if (auto err = consumer_->commit(); err && err != RD_KAFKA_RESP_ERR__NO_OFFSET)
     spdlog::warn("commit at shutdown: {}", kafka::describe(err));

@@ -82,6 +82,7 @@ class Stage final : kafka::DeliveryHandler, kafka::RebalanceHandler {
     bool assigned = false;
     bool dirty = false;        ///< committable moved since the last store
     int64_t next_offset = -1;  ///< after the last consumed message
+    int64_t txn_first = -1;    ///< exactly-once: first offset consumed in the open transaction
     kafka::PartitionProgress progress;
   };
   struct Deferred {  // an output to produce again: the queue was full or the delivery failed
@@ -108,6 +109,9 @@ class Stage final : kafka::DeliveryHandler, kafka::RebalanceHandler {
              std::span<const kafka::Header> headers, std::chrono::milliseconds delay);
   void produce_deferred() noexcept;
   void store_offsets() noexcept;
+  void begin_transaction() noexcept;
+  void commit_transaction() noexcept;  ///< sends the offsets and commits; aborts and rewinds on failure
+  void abort_transaction() noexcept;
   [[nodiscard]] bool backlogged() const noexcept;
   void hold() noexcept;
   void release() noexcept;
@@ -137,6 +141,12 @@ class Stage final : kafka::DeliveryHandler, kafka::RebalanceHandler {
   int hold_above_ = 37500;  ///< producer queue length from which the stage holds back
   std::string fatal_;
   std::string source_;  ///< the current input's dlr-source header value, reused
+  bool txn_open_ = false;
+  bool txn_failed_ = false;  ///< a record of the open transaction failed: abort it
+  std::chrono::steady_clock::time_point txn_started_{};
+  /// Exactly-once: how long a transaction collects messages before it commits. Outputs become
+  /// visible to read_committed consumers at the commit, so this bounds the added latency.
+  static constexpr std::chrono::milliseconds kTransactionPeriod{100};
   LogLimiter produce_failure_log_{std::chrono::seconds(10)};
 };
 

@@ -182,8 +182,11 @@ LoadResult parse_config(const std::string& yaml, const std::string& file, const 
   if (const auto processing = root["processing"]; processing && r.map(processing, "processing")) {
     r.only(processing, {"max_document_bytes", "guarantee"}, "processing");
     r.number(processing["max_document_bytes"], "processing.max_document_bytes", c.max_document_bytes, 64, 64LL << 20);
-    if (const auto g = processing["guarantee"]; g && (!g.IsScalar() || g.as<std::string>() != "at_least_once")) {
-      r.error(g, "processing.guarantee must be at_least_once (exactly_once is not available yet)");
+    if (const auto g = processing["guarantee"]; g) {
+      const std::string value = g.IsScalar() ? g.as<std::string>() : std::string();
+      if (value == "at_least_once") c.exactly_once = false;
+      else if (value == "exactly_once") c.exactly_once = true;
+      else r.error(g, "processing.guarantee must be at_least_once or exactly_once");
     }
   }
   if (const auto metrics = root["metrics"]; metrics && r.map(metrics, "metrics")) {
@@ -233,7 +236,7 @@ std::string describe(const Config& c) {
     out << "]\n";
   }
   out << "catalog: {codes: " << c.codes_path << ", policy: " << c.policy_path << "}\n"
-      << "processing: {max_document_bytes: " << c.max_document_bytes << ", guarantee: at_least_once}\n"
+      << "processing: {max_document_bytes: " << c.max_document_bytes << ", guarantee: " << (c.exactly_once ? "exactly_once" : "at_least_once") << "}\n"
       << "metrics: {address: " << c.metrics_address << "}\n"
       << "logging: {format: " << c.log_format << ", stats_interval_s: " << c.stats_interval_s << "}\n"
       << "shutdown_timeout_s: " << c.shutdown_timeout_s << "\nkafka:\n";

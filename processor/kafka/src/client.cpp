@@ -125,6 +125,33 @@ rd_kafka_resp_err_t Producer::produce(rd_kafka_topic_t* topic, std::string_view 
   return err;
 }
 
+namespace {
+TxnStatus txn_status(rd_kafka_error_t* error) {
+  TxnStatus s;
+  if (!error) return s;
+  s.ok = false;
+  s.retriable = rd_kafka_error_is_retriable(error);
+  s.requires_abort = rd_kafka_error_txn_requires_abort(error);
+  s.fatal = rd_kafka_error_is_fatal(error);
+  s.message = std::string(rd_kafka_error_string(error)) + " (" + rd_kafka_error_name(error) + ")";
+  rd_kafka_error_destroy(error);
+  return s;
+}
+}  // namespace
+
+TxnStatus Producer::init_transactions(int timeout_ms) noexcept { return txn_status(rd_kafka_init_transactions(rk_, timeout_ms)); }
+TxnStatus Producer::begin_transaction() noexcept { return txn_status(rd_kafka_begin_transaction(rk_)); }
+TxnStatus Producer::commit_transaction(int timeout_ms) noexcept { return txn_status(rd_kafka_commit_transaction(rk_, timeout_ms)); }
+TxnStatus Producer::abort_transaction(int timeout_ms) noexcept { return txn_status(rd_kafka_abort_transaction(rk_, timeout_ms)); }
+
+TxnStatus Producer::send_offsets_to_transaction(const PartitionList& offsets, const Consumer& consumer,
+                                                int timeout_ms) noexcept {
+  rd_kafka_consumer_group_metadata_t* group = rd_kafka_consumer_group_metadata(consumer.handle());
+  TxnStatus s = txn_status(rd_kafka_send_offsets_to_transaction(rk_, offsets.get(), group, timeout_ms));
+  rd_kafka_consumer_group_metadata_destroy(group);
+  return s;
+}
+
 std::string Producer::fatal_error() const {
   std::array<char, 512> message{};
   if (rd_kafka_fatal_error(rk_, message.data(), message.size()) == RD_KAFKA_RESP_ERR_NO_ERROR) return {};
@@ -183,6 +210,14 @@ PartitionList Consumer::assignment() const {
 
 rd_kafka_resp_err_t Consumer::committed(PartitionList& partitions, int timeout_ms) noexcept {
   return rd_kafka_committed(rk_, partitions.get(), timeout_ms);
+}
+
+rd_kafka_resp_err_t Consumer::seek(const PartitionList& positions, int timeout_ms) noexcept {
+  rd_kafka_error_t* error = rd_kafka_seek_partitions(rk_, positions.get(), timeout_ms);
+  if (!error) return RD_KAFKA_RESP_ERR_NO_ERROR;
+  const rd_kafka_resp_err_t code = rd_kafka_error_code(error);
+  rd_kafka_error_destroy(error);
+  return code;
 }
 
 bool Consumer::cooperative() const noexcept {

@@ -49,6 +49,9 @@ struct Config {
   std::string codes_path;    ///< catalogue codes; default: the shipped catalog/codes.yaml
   std::string policy_path;   ///< classification policy; default: the shipped catalog/policy.yaml
   size_t max_document_bytes = 1 << 20;  ///< larger messages go to the dead-letter topic as TOO_LARGE
+  /// processing.guarantee: at_least_once (default) or exactly_once (Kafka transactions: outputs and
+  /// input offsets committed together; read outputs with isolation.level=read_committed).
+  bool exactly_once = false;
   std::string metrics_address = "127.0.0.1:9464";  ///< Prometheus /metrics, /healthz, /readyz
   int stats_interval_s = 30;        ///< one-line stats log period; 0 disables
   int shutdown_timeout_s = 30;      ///< bound on drain, flush and commit at SIGTERM

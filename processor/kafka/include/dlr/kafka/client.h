@@ -74,6 +74,17 @@ class DeliveryHandler {
   virtual void on_delivery(const rd_kafka_message_t& message) noexcept = 0;
 };
 
+/// The outcome of a transaction call: what librdkafka says may be done next.
+struct TxnStatus {
+  bool ok = true;
+  bool retriable = false;     ///< the same call may be tried again
+  bool requires_abort = false;  ///< abort the transaction, rewind the inputs, start again
+  bool fatal = false;         ///< the producer cannot go on: stop
+  std::string message;
+};
+
+class Consumer;
+
 /// A producer. Thread-compatible: one thread produces and polls.
 class Producer {
  public:
@@ -101,6 +112,14 @@ class Producer {
   /// librdkafka's fatal error (the idempotent producer cannot go on), or "" when there is none.
   [[nodiscard]] std::string fatal_error() const;
   [[nodiscard]] rd_kafka_t* handle() const noexcept { return rk_; }
+
+  // Transactions (the producer needs transactional.id).
+  TxnStatus init_transactions(int timeout_ms) noexcept;
+  TxnStatus begin_transaction() noexcept;
+  /// Adds the consumer's next offsets to the transaction, under the consumer's group.
+  TxnStatus send_offsets_to_transaction(const PartitionList& offsets, const Consumer& consumer, int timeout_ms) noexcept;
+  TxnStatus commit_transaction(int timeout_ms) noexcept;
+  TxnStatus abort_transaction(int timeout_ms) noexcept;
 
  private:
   explicit Producer(rd_kafka_t* rk) : rk_(rk) {}
@@ -145,6 +164,8 @@ class Consumer {
   rd_kafka_resp_err_t close() noexcept;
   [[nodiscard]] rd_kafka_t* handle() const noexcept { return rk_; }
   [[nodiscard]] bool cooperative() const noexcept;
+  /// Moves the fetch position of assigned partitions (offsets in the list).
+  rd_kafka_resp_err_t seek(const PartitionList& positions, int timeout_ms) noexcept;
 
  private:
   explicit Consumer(RebalanceHandler& handler) : handler_(handler) {}
