@@ -4,7 +4,7 @@ restarts, or when group members come and go. Each prints one line
   faults: <scenario> in=N enriched=N dlq=N duplicates=D lost=L
 and fails unless lost=0.
 
-  faults_test.py BINARY SCENARIO [--soak]     SCENARIO: kill9 | kill9_eos | broker_restart | members
+  faults_test.py BINARY SCENARIO [--soak]     SCENARIO: kill9 | kill9_eos | broker_restart | members | poison | dlq_unwritable
 """
 import collections
 import os
@@ -181,6 +181,111 @@ def scenario_broker_restart(binary, soak):
     finally:
         subprocess.run([script, "stop"], env=env, stdout=subprocess.DEVNULL)
         subprocess.run(["rm", "-rf", data])
+
+
+def poison_messages(good):
+    """(value, expected dead-letter reasons) for every kind of poison; `good` is a valid report."""
+    batch_with_bad = ('{"results":[' + good.replace("POISON-ID", "batch-good-1") + ',42,'
+                      + good.replace("POISON-ID", "batch-good-2") + "]}").encode()
+    wrong_types = good.replace('"groupId":3', '"groupId":"3"').replace("POISON-ID", "wrong-types").encode()
+    return [
+        (b'{"results":[{"messageId":"x","status":{"groupId":3', ["INVALID_JSON"]),
+        (b"\xff\xfe not utf-8", ["INVALID_UTF8"]),
+        (b"", ["EMPTY_INPUT"]),
+        (b"null", ["NOT_A_REPORT"]),
+        (b"[" * 500 + b"]" * 500, ["TOO_DEEP"]),
+        (('{"results":[' + ",".join([good] * 600) + "]}").encode(), ["TOO_LARGE"]),
+        (wrong_types, ["BAD_FIELD_TYPE"]),
+        (b'{"results":{"not":"an array"}}', ["RESULTS_NOT_ARRAY"]),
+        (batch_with_bad, ["REPORT_NOT_OBJECT"]),
+    ]
+
+
+def scenario_poison(binary, soak):
+    """Poison of every kind interleaved with good traffic: each poison dead-lettered with its reason
+    and source coordinates, every good report enriched, nothing stalls."""
+    msgs = list(dlrgen.generate(903, 100_000, 0.0))
+    good = ('{"messageId":"POISON-ID","status":{"groupId":3,"groupName":"DELIVERED","id":5,'
+            '"name":"DELIVERED_TO_HANDSET","description":"d"}}')
+    poisons = poison_messages(good)
+    rounds = 30 if soak else 10
+    stream, expected = [], []  # expected: (index in stream, reasons)
+    step = max(1, len(msgs) // (rounds * len(poisons)))
+    for i, m in enumerate(msgs):
+        stream.append((m["channel"], m["key"], m["value"], None))
+        if i % step == 0 and len(expected) < rounds * len(poisons):
+            value, reasons = poisons[len(expected) % len(poisons)]
+            expected.append((len(stream), reasons))
+            stream.append(("sms", b"poison", value, None))
+    topics = kafka.Topics(CHANNELS)
+    st = kafka.Stage(binary, topics, extra="processing:\n  max_document_bytes: 65536")  # generated batches stay below
+    st.wait_ready()
+    coords = kafka.produce(topics.inputs, stream)
+    on_topics = sum(hi - lo for lo, hi in watermarks(list(topics.inputs.values())).values())
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        try:
+            if sum(kafka.committed(topics.group, list(topics.inputs.values())).values()) >= on_topics:
+                break
+        except Exception:
+            pass
+        time.sleep(1)
+    code, _ = st.stop()
+    if code != 0:
+        kafka.fail(f"exit {code}:\n{st.text()}")
+    dead = collections.defaultdict(list)
+    for r in kafka.read_all(topics.outputs["dead_letter"]):
+        h = r["headers"]
+        dead[(h["dlr-source-topic"], int(h["dlr-source-partition"]), int(h["dlr-source-offset"]))].append(h["dlr-reason"])
+    for index, reasons in expected:
+        topic, partition, offset, _ = coords[index]
+        got = [x for x in dead.get((topic, partition, offset), []) if x != "PERMANENT_FAILURE"]
+        if got != reasons:
+            kafka.fail(f"poison at {topic}/{partition}/{offset}: dead-letter reasons {got}, expected {reasons}")
+    enriched = keys_of(topics.outputs["enriched"])
+    for i in ("batch-good-1", "batch-good-2", "wrong-types"):
+        if i.startswith("batch") and not enriched[i]:
+            kafka.fail(f"the good report {i} of a batch with a bad one was not enriched")
+    verdict("poison", msgs, topics)
+    print(f"poison: {len(expected)} poison messages of {len(poisons)} kinds, each dead-lettered with its reason "
+          f"and source coordinates", flush=True)
+
+
+def scenario_dlq_unwritable(binary, soak):
+    """The dead-letter topic cannot be written: partitions with poison stop advancing, nothing is
+    dropped, and everything resumes once it can be written."""
+    msgs = list(dlrgen.generate(904, 20_000, 0.03))
+    topics = kafka.Topics(CHANNELS, skip=("dead_letter",))
+    coords = kafka.produce(topics.inputs, [(m["channel"], m["key"], m["value"], None) for m in msgs])
+    st = kafka.Stage(binary, topics, producer_props={"message.timeout.ms": "3000"})
+    poisons = [(t, p, o) for m, (t, p, o, _) in zip(msgs, coords) if m["kind"] == "malformed"]
+    deadline = time.time() + 60
+    while time.time() < deadline:
+        if st.metrics().get('dlr_produce_errors_total{destination="dead_letter"}', 0) > 0:
+            break
+        time.sleep(0.5)
+    time.sleep(4)
+    held = kafka.committed(topics.group, list(topics.inputs.values()))
+    ahead = [(t, p, o) for t, p, o in poisons if held.get((t, p), 0) > o]
+    if ahead:
+        kafka.fail(f"offsets committed past undelivered dead letters: {ahead[:3]}")
+    if st.proc.poll() is not None or st.get("/healthz")[0] != 200:
+        kafka.fail("the stage did not keep running while the dead-letter topic was unwritable")
+    topics.create("dead_letter")
+    on_topics = sum(hi - lo for lo, hi in watermarks(list(topics.inputs.values())).values())
+    deadline = time.time() + 120
+    while time.time() < deadline:
+        if sum(kafka.committed(topics.group, list(topics.inputs.values())).values()) >= on_topics:
+            break
+        time.sleep(1)
+    code, _ = st.stop()
+    if code != 0:
+        kafka.fail(f"exit {code}:\n{st.text()}")
+    dead = {kafka.source_of(r) for r in kafka.read_all(topics.outputs["dead_letter"])}
+    missing = [c for c in poisons if c not in dead]
+    if missing:
+        kafka.fail(f"{len(missing)} malformed messages never reached the dead-letter topic")
+    verdict("dlq_unwritable", msgs, topics)
 
 
 if __name__ == "__main__":
