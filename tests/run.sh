@@ -22,4 +22,8 @@ if [ -x deploy/kafka/local.sh ] && [ -d tests/integration ] && ls tests/integrat
   deploy/kafka/local.sh start
 fi
 
-ctest --test-dir "$build_dir" --output-on-failure --timeout 900 "$@"
+status=0
+ctest --test-dir "$build_dir" --output-on-failure --timeout 1200 "$@" || status=$?
+# The fault scenarios' verdict lines, passed or not.
+grep -h "^faults: " "$build_dir/Testing/Temporary/LastTest.log" 2>/dev/null || true
+exit "$status"
