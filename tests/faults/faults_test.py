@@ -77,17 +77,7 @@ def scenario_kill9(binary, soak, exactly_once=False):
         st.log.close()
     feeder.join()
     last = kafka.Stage(binary, topics, consumer_props=FAST_REJOIN, name="last", extra=extra)
-    deadline = time.time() + 600
-    while time.time() < deadline:  # until the group has committed every input offset
-        try:
-            done = kafka.committed(topics.group, list(topics.inputs.values()))
-        except Exception:  # offsets of a transaction still open are not readable yet
-            time.sleep(1)
-            continue
-        wm = {tp: hi for tp, (lo, hi) in watermarks(list(topics.inputs.values())).items()}
-        if all(done.get(tp, 0) >= hi for tp, hi in wm.items()) and last.metrics().get("dlr_in_flight_messages", 1) == 0:
-            break
-        time.sleep(1)
+    wait_all_committed(topics, timeout=600)
     code, _ = last.stop()
     if code != 0:
         kafka.fail(f"last run exit {code}:\n{last.text()}")
@@ -107,6 +97,23 @@ def watermarks(topics):
     return out
 
 
+def wait_all_committed(topics, timeout=300):
+    """Until the group has committed every record on the input topics (offsets of a transaction
+    still open are not readable yet: those turns just wait)."""
+    inputs = list(topics.inputs.values())
+    ends = {tp: hi for tp, (lo, hi) in watermarks(inputs).items()}
+    deadline = time.time() + timeout
+    while time.time() < deadline:
+        try:
+            done = kafka.committed(topics.group, inputs)
+            if all(done.get(tp, 0) >= hi for tp, hi in ends.items()):
+                return
+        except Exception:
+            pass
+        time.sleep(1)
+    kafka.fail(f"the group did not commit all {sum(ends.values())} input records within {timeout}s")
+
+
 def scenario_members(binary, soak):
     """Three instances in one group; one killed and another started mid-stream."""
     msgs = list(dlrgen.generate(901, 600_000 if soak else 200_000, 0.002))
@@ -124,13 +131,7 @@ def scenario_members(binary, soak):
     members.append(kafka.Stage(binary, topics, consumer_props=FAST_REJOIN, name="m3"))
     feeder.join()
     alive = members[1:]
-    on_topics = sum(hi - lo for lo, hi in watermarks(list(topics.inputs.values())).values())
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        done = kafka.committed(topics.group, list(topics.inputs.values()))
-        if sum(done.values()) >= on_topics:
-            break
-        time.sleep(1)
+    wait_all_committed(topics)
     for m in alive:
         code, _ = m.stop()
         if code != 0:
@@ -167,13 +168,7 @@ def scenario_broker_restart(binary, soak):
         feeder.join()
         if not 0 < before < len(msgs):
             kafka.fail(f"the broker did not stop mid-stream ({before} of {len(msgs)} messages consumed)")
-        on_topics = sum(hi - lo for lo, hi in watermarks(list(topics.inputs.values())).values())
-        deadline = time.time() + 300
-        while time.time() < deadline:
-            done = kafka.committed(topics.group, list(topics.inputs.values()))
-            if sum(done.values()) >= on_topics:
-                break
-            time.sleep(1)
+        wait_all_committed(topics)
         code, _ = st.stop()
         if code != 0:
             kafka.fail(f"exit {code}:\n{st.text()}")
@@ -221,15 +216,7 @@ def scenario_poison(binary, soak):
     st = kafka.Stage(binary, topics, extra="processing:\n  max_document_bytes: 65536")  # generated batches stay below
     st.wait_ready()
     coords = kafka.produce(topics.inputs, stream)
-    on_topics = sum(hi - lo for lo, hi in watermarks(list(topics.inputs.values())).values())
-    deadline = time.time() + 300
-    while time.time() < deadline:
-        try:
-            if sum(kafka.committed(topics.group, list(topics.inputs.values())).values()) >= on_topics:
-                break
-        except Exception:
-            pass
-        time.sleep(1)
+    wait_all_committed(topics)
     code, _ = st.stop()
     if code != 0:
         kafka.fail(f"exit {code}:\n{st.text()}")
@@ -272,12 +259,7 @@ def scenario_dlq_unwritable(binary, soak):
     if st.proc.poll() is not None or st.get("/healthz")[0] != 200:
         kafka.fail("the stage did not keep running while the dead-letter topic was unwritable")
     topics.create("dead_letter")
-    on_topics = sum(hi - lo for lo, hi in watermarks(list(topics.inputs.values())).values())
-    deadline = time.time() + 120
-    while time.time() < deadline:
-        if sum(kafka.committed(topics.group, list(topics.inputs.values())).values()) >= on_topics:
-            break
-        time.sleep(1)
+    wait_all_committed(topics, timeout=120)
     code, _ = st.stop()
     if code != 0:
         kafka.fail(f"exit {code}:\n{st.text()}")
