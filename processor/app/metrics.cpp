@@ -31,6 +31,16 @@ std::string label(std::string_view value) {
 
 }  // namespace
 
+void Metrics::set_catalog_version(std::string_view version) {
+  std::lock_guard lock(catalog_mutex);
+  catalog_version_.assign(version);
+}
+
+std::string Metrics::catalog_version() const {
+  std::lock_guard lock(catalog_mutex);
+  return catalog_version_;
+}
+
 std::string Metrics::render() {
   std::string out;
   out.reserve(4096);
@@ -84,8 +94,16 @@ std::string Metrics::render() {
   fmt::format_to(it, "dlr_consumption_paused {}\n", load(paused) ? 1 : 0);
   family(out, "dlr_reports_per_second", "gauge", "Reports processed per second over the last stats period.");
   fmt::format_to(it, "dlr_reports_per_second {:.1f}\n", load(reports_per_second));
-  family(out, "dlr_catalog_info", "gauge", "The active catalogue version.");
-  fmt::format_to(it, "dlr_catalog_info{{version=\"{}\"}} 1\n", label(catalog_version));
+  family(out, "dlr_catalog_info", "gauge", "The active catalogue version (stamped on every output).");
+  fmt::format_to(it, "dlr_catalog_info{{version=\"{}\"}} 1\n", label(catalog_version()));
+  family(out, "dlr_catalog_reloads_total", "counter", "Catalogue reloads by result: applied, unchanged, failed.");
+  fmt::format_to(it, "dlr_catalog_reloads_total{{result=\"applied\"}} {}\n", load(catalog_reloads_applied));
+  fmt::format_to(it, "dlr_catalog_reloads_total{{result=\"unchanged\"}} {}\n", load(catalog_reloads_unchanged));
+  fmt::format_to(it, "dlr_catalog_reloads_total{{result=\"failed\"}} {}\n", load(catalog_reloads_failed));
+  family(out, "dlr_catalog_last_reload_success", "gauge", "0 when the last reload failed and an older catalogue is active.");
+  fmt::format_to(it, "dlr_catalog_last_reload_success {}\n", load(catalog_last_reload_ok) ? 1 : 0);
+  family(out, "dlr_catalog_loaded_timestamp_seconds", "gauge", "Unix time the active catalogue was loaded.");
+  fmt::format_to(it, "dlr_catalog_loaded_timestamp_seconds {}\n", load(catalog_loaded_unix_s));
 
   std::vector<PartitionLag> partitions;
   {

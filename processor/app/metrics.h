@@ -50,7 +50,18 @@ struct Metrics {
   std::atomic<bool> fatal{false};
   std::atomic<int64_t> loop_heartbeat_ms{0};  ///< steady clock ms of the run loop's last turn
   std::atomic<double> reports_per_second{0};
-  std::string catalog_version;  ///< set before the endpoint starts
+  Counter catalog_reloads_applied{};    ///< a new catalogue built and swapped in
+  Counter catalog_reloads_unchanged{};  ///< reload asked, files give the active version
+  Counter catalog_reloads_failed{};     ///< the new files did not load: the last good one stays
+  std::atomic<bool> catalog_last_reload_ok{true};
+  std::atomic<int64_t> catalog_loaded_unix_s{0};  ///< when the active catalogue was loaded
+
+  /// The active catalogue version: written by the run loop at a swap, read by the endpoint.
+  void set_catalog_version(std::string_view version);
+  [[nodiscard]] std::string catalog_version() const;
+
+  mutable std::mutex catalog_mutex;
+  std::string catalog_version_;  ///< under catalog_mutex
 
   std::mutex lag_mutex;
   std::vector<PartitionLag> lag;  ///< under lag_mutex

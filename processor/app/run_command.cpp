@@ -14,14 +14,17 @@
 #include "endpoint.h"
 #include "logging.h"
 #include "metrics.h"
+#include "reloader.h"
 #include "stage.h"
 
 namespace dlr::app {
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_reload{false};
 
 extern "C" void on_stop_signal(int) { g_stop.store(true); }
+extern "C" void on_reload_signal(int) { g_reload.store(true); }
 
 // librdkafka allocates and frees every record and fetch buffer. glibc's defaults hand large
 // blocks back to the kernel and map them again, which costs more CPU than the processing (pages
@@ -37,6 +40,8 @@ void install_signal_handlers() {
   sigemptyset(&action.sa_mask);
   sigaction(SIGTERM, &action, nullptr);
   sigaction(SIGINT, &action, nullptr);
+  action.sa_handler = on_reload_signal;
+  sigaction(SIGHUP, &action, nullptr);
   std::signal(SIGPIPE, SIG_IGN);
 }
 
@@ -75,8 +80,10 @@ int run_command(int argc, char** argv) {
   for (const auto& input : cfg.inputs) topics.push_back(input.topic);
   Metrics metrics(topics);
   std::shared_ptr<const catalog::Catalog> shared = std::move(catalog.catalog);
-  metrics.catalog_version = shared->version();
   metrics.catalog_loaded = true;
+  CatalogReloader reloader({cfg.codes_path, cfg.policy_path,
+                            cfg.catalog_watch ? std::chrono::seconds(cfg.catalog_watch_interval_s) : std::chrono::seconds(0)},
+                           shared, metrics, g_reload);
 
   install_signal_handlers();
   tune_allocator();
@@ -97,7 +104,7 @@ int run_command(int argc, char** argv) {
       const int partitions = metrics.assigned_partitions.load();
       const bool ready = metrics.catalog_loaded && partitions > 0 && !metrics.fatal;
       return EndpointResponse{ready ? 200 : 503, "text/plain; charset=utf-8",
-                              ready ? "ready: " + std::to_string(partitions) + " partition(s), catalogue " + metrics.catalog_version + "\n"
+                              ready ? "ready: " + std::to_string(partitions) + " partition(s), catalogue " + metrics.catalog_version() + "\n"
                                     : std::string("not ready: no partitions assigned yet\n")};
     }
     return EndpointResponse{404, "text/plain; charset=utf-8", "not found: /metrics, /healthz, /readyz\n"};
@@ -113,6 +120,9 @@ int run_command(int argc, char** argv) {
     spdlog::error("cannot start: {}", error);
     return 2;
   }
+  stage->set_catalog_feed([&reloader] { return reloader.take(); });
+  reloader.start();
+  if (cfg.catalog_watch) spdlog::info("catalogue files watched every {}s; SIGHUP reloads too", cfg.catalog_watch_interval_s);
 
   // The shutdown is bounded: should draining hang past its timeout (a broker gone for good),
   // the process ends anyway; nothing unacknowledged was committed, so nothing is lost.
@@ -129,6 +139,7 @@ int run_command(int argc, char** argv) {
   });
   const int code = stage->run(g_stop);
   run_returned = true;
+  reloader.stop();
   stage.reset();  // the clients' destruction is under the watchdog too
   finished = true;
   watchdog.join();

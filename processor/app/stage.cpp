@@ -194,6 +194,10 @@ int Stage::run(const std::atomic<bool>& stop) {
   spdlog::info("consuming {} input topic(s) as group '{}' from {}; catalogue {}", config_.inputs.size(),
                config_.group_id, config_.brokers, catalog_version_);
   while (!stop.load(std::memory_order_relaxed) && fatal_.empty()) {
+    // Between two messages: every message is processed whole by one catalogue.
+    if (catalog_feed_) {
+      if (auto next = catalog_feed_()) apply_catalog(std::move(next));
+    }
     producer_->poll(0);  // delivery reports: acknowledgements move offsets
     if (!deferred_.empty()) produce_deferred();
     store_offsets();
@@ -227,6 +231,9 @@ int Stage::run(const std::atomic<bool>& stop) {
       last_refresh = now;
       refresh_gauges();
       if (const std::string error = producer_->fatal_error(); !error.empty()) fatal_ = "producer: " + error;
+      if (const std::string error = kafka::configuration_error(); !error.empty())
+        fatal_ = "cannot connect securely to the brokers: " + error +
+                 "; check security.protocol, sasl.* and ssl.* (and the secrets they reference)";
     }
     if (config_.stats_interval_s > 0 && now - last_stats >= std::chrono::seconds(config_.stats_interval_s)) {
       const double seconds = std::chrono::duration<double>(now - last_stats).count();
@@ -243,6 +250,14 @@ int Stage::run(const std::atomic<bool>& stop) {
   }
   const int code = shutdown();
   return fatal_.empty() ? code : 1;
+}
+
+void Stage::apply_catalog(std::shared_ptr<const catalog::Catalog> next) {
+  const std::string previous = std::exchange(catalog_version_, std::string(next->version()));
+  processor_.set_catalog(next);
+  catalog_ = std::move(next);  // the old one is freed here: no output record refers to it
+  metrics_.set_catalog_version(catalog_version_);
+  spdlog::info("catalogue {} active (was {})", catalog_version_, previous);
 }
 
 void Stage::handle(const rd_kafka_message_t& message) noexcept {

@@ -6,6 +6,7 @@
 #include <atomic>
 #include <chrono>
 #include <deque>
+#include <functional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -73,6 +74,9 @@ class Stage final : kafka::DeliveryHandler, kafka::RebalanceHandler {
   /// shutdown timeout) or until a fatal Kafka error. Returns the process exit code: 0 when every
   /// consumed message's outputs were acknowledged and committed, 1 otherwise.
   int run(const std::atomic<bool>& stop);
+  /// Where the run loop looks, once per turn, for a catalogue to swap in (hot reload); the
+  /// function returns null when there is none.
+  void set_catalog_feed(std::function<std::shared_ptr<const catalog::Catalog>()> feed) { catalog_feed_ = std::move(feed); }
 
  private:
   struct Slot {  // one input partition, kept for the process's life once seen
@@ -100,6 +104,7 @@ class Stage final : kafka::DeliveryHandler, kafka::RebalanceHandler {
   void on_assigned(const kafka::PartitionList& partitions) noexcept override;
   void on_revoking(const kafka::PartitionList& partitions, bool lost) noexcept override;
 
+  void apply_catalog(std::shared_ptr<const catalog::Catalog> next);
   void handle(const rd_kafka_message_t& message) noexcept;
   void produce_report(int slot, const rd_kafka_message_t& message, const core::Report& report, uint64_t ticket) noexcept;
   /// `original` is the report's input bytes, written to the dead-letter topic when `value` is too large.
@@ -125,6 +130,7 @@ class Stage final : kafka::DeliveryHandler, kafka::RebalanceHandler {
   config::Config config_;
   std::shared_ptr<const catalog::Catalog> catalog_;
   std::string catalog_version_;
+  std::function<std::shared_ptr<const catalog::Catalog>()> catalog_feed_;
   Metrics& metrics_;
   core::Processor processor_;
   core::Result result_;

@@ -154,14 +154,15 @@ class Stage:
     """One `dlr-enricher run` process on a config written for the given topics."""
 
     def __init__(self, binary, topics, routing=None, extra="", consumer_props=None, producer_props=None, name="stage",
-                 command=None):
+                 command=None, catalog=None, common_props=None, brokers=None, wait_port=True):
         self.dir = Path(tempfile.mkdtemp(prefix="dlr-stage-"))
         self.log_path = self.dir / f"{name}.log"
         inputs = "\n".join(f"  - {{topic: {t}" + (f", channel: {ch}}}" if ch else "}") for ch, t in topics.inputs.items())
         consumer_props = {"auto.commit.interval.ms": "1000", **(consumer_props or {})}
-        props = lambda d: "\n".join(f"    {k}: {json.dumps(str(v))}" for k, v in d.items()) or "    {}"
+        block = lambda d, indent: "\n".join(f"{indent}{k}: {json.dumps(str(v))}" for k, v in d.items()) or indent + "{}"
+        props = lambda d: block(d, "    ")
         self.config = self.dir / "config.yaml"
-        self.config.write_text(f"""brokers: {BROKERS}
+        self.config.write_text(f"""brokers: {brokers or BROKERS}
 group_id: {topics.group}
 inputs:
 {inputs}
@@ -171,8 +172,7 @@ outputs:
   dead_letter: {topics.outputs['dead_letter']}
   analytics: {topics.outputs['analytics']}
 catalog:
-  codes: {ROOT / 'catalog/codes.yaml'}
-  policy: {ROOT / 'catalog/policy.yaml'}
+{block({"codes": ROOT / 'catalog/codes.yaml', "policy": ROOT / 'catalog/policy.yaml', **(catalog or {})}, "  ")}
 metrics:
   address: 127.0.0.1:0
 logging:
@@ -180,6 +180,8 @@ logging:
 shutdown_timeout_s: 20
 {extra}
 kafka:
+  common:
+{props(common_props or {})}
   consumer:
 {props(consumer_props)}
   producer:
@@ -190,7 +192,7 @@ kafka:
                                      stderr=subprocess.STDOUT)
         _started.append(self.proc)
         self.port = None
-        if command:  # another program on the same config (the benchmark's relay): no endpoint
+        if command or not wait_port:  # another program on the same config (the benchmark's relay): no endpoint
             return
         deadline = time.time() + 30
         while self.port is None and time.time() < deadline:

@@ -45,6 +45,16 @@ class Reader {
     out = node.as<std::string>();
   }
 
+  void boolean(const YAML::Node& node, const std::string& what, bool& out) {
+    if (!node) return;
+    try {
+      if (!node.IsScalar()) throw YAML::Exception(node.Mark(), "");
+      out = node.as<bool>();
+    } catch (const YAML::Exception&) {
+      error(node, what + " must be true or false");
+    }
+  }
+
   template <typename Int>
   void number(const YAML::Node& node, const std::string& what, Int& out, long long min, long long max) {
     if (!node) return;
@@ -172,9 +182,11 @@ LoadResult parse_config(const std::string& yaml, const std::string& file, const 
 
   auto resolve = [&](const std::string& path) { return path.empty() || path[0] == '/' ? path : base_dir + "/" + path; };
   if (const auto cat = root["catalog"]; cat && r.map(cat, "catalog")) {
-    r.only(cat, {"codes", "policy"}, "catalog");
+    r.only(cat, {"codes", "policy", "watch", "watch_interval_s"}, "catalog");
     r.string(cat["codes"], "catalog.codes", c.codes_path);
     r.string(cat["policy"], "catalog.policy", c.policy_path);
+    r.boolean(cat["watch"], "catalog.watch", c.catalog_watch);
+    r.number(cat["watch_interval_s"], "catalog.watch_interval_s", c.catalog_watch_interval_s, 1, 3600);
   }
   c.codes_path = c.codes_path.empty() ? catalog::default_codes_path() : resolve(c.codes_path);
   c.policy_path = c.policy_path.empty() ? catalog::default_policy_path() : resolve(c.policy_path);
@@ -235,7 +247,8 @@ std::string describe(const Config& c) {
     }
     out << "]\n";
   }
-  out << "catalog: {codes: " << c.codes_path << ", policy: " << c.policy_path << "}\n"
+  out << "catalog: {codes: " << c.codes_path << ", policy: " << c.policy_path << ", watch: "
+      << (c.catalog_watch ? "true" : "false") << ", watch_interval_s: " << c.catalog_watch_interval_s << "}\n"
       << "processing: {max_document_bytes: " << c.max_document_bytes << ", guarantee: " << (c.exactly_once ? "exactly_once" : "at_least_once") << "}\n"
       << "metrics: {address: " << c.metrics_address << "}\n"
       << "logging: {format: " << c.log_format << ", stats_interval_s: " << c.stats_interval_s << "}\n"

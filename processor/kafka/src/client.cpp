@@ -22,9 +22,18 @@ void log_callback(const rd_kafka_t* rk, int level, const char* facility, const c
   spdlog::log(to_spdlog(level), "kafka {} {}: {}", rd_kafka_name(rk), facility, message);
 }
 
+std::mutex g_configuration_error_mutex;
+std::string g_configuration_error;  ///< under g_configuration_error_mutex
+
 // Broker-down and similar errors repeat every few seconds while they last: say each kind once
 // per half minute, with how many were held back.
 void error_callback(rd_kafka_t* rk, int err, const char* reason, void*) {
+  if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL) {
+    // Retrying does not fix credentials or certificates: kept for the owner to stop on.
+    std::lock_guard lock(g_configuration_error_mutex);
+    if (g_configuration_error.empty())
+      g_configuration_error = std::string(reason) + " (" + rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) + ")";
+  }
   static std::mutex mutex;
   static std::unordered_map<int, std::pair<std::chrono::steady_clock::time_point, int>> last;
   const auto now = std::chrono::steady_clock::now();
@@ -49,6 +58,11 @@ void error_callback(rd_kafka_t* rk, int err, const char* reason, void*) {
 }
 
 }  // namespace
+
+std::string configuration_error() {
+  std::lock_guard lock(g_configuration_error_mutex);
+  return g_configuration_error;
+}
 
 std::string describe(rd_kafka_resp_err_t err) {
   return std::string(rd_kafka_err2str(err)) + " (" + rd_kafka_err2name(err) + ")";

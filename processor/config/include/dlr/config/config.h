@@ -48,6 +48,8 @@ struct Config {
   Routing routing;
   std::string codes_path;    ///< catalogue codes; default: the shipped catalog/codes.yaml
   std::string policy_path;   ///< classification policy; default: the shipped catalog/policy.yaml
+  bool catalog_watch = false;       ///< reload when the catalogue files change (SIGHUP always reloads)
+  int catalog_watch_interval_s = 5;  ///< how often the files are checked when watched
   size_t max_document_bytes = 1 << 20;  ///< larger messages go to the dead-letter topic as TOO_LARGE
   /// processing.guarantee: at_least_once (default) or exactly_once (Kafka transactions: outputs and
   /// input offsets committed together; read outputs with isolation.level=read_committed).

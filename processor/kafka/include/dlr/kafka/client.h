@@ -180,4 +180,9 @@ class Consumer {
 /// "message (ERR_NAME)" for an error code.
 [[nodiscard]] std::string describe(rd_kafka_resp_err_t err);
 
+/// The first authentication or TLS failure any client of this process met ("" while none).
+/// librdkafka retries these forever; wrong credentials or certificates need an operator, so the
+/// owner stops with this message instead of running without a connection.
+[[nodiscard]] std::string configuration_error();
+
 }  // namespace dlr::kafka
