@@ -8,6 +8,7 @@
 #include <cstdlib>
 
 #include "dlr/catalog/json.h"
+#include "mask.h"
 
 namespace dlr::app {
 namespace {
@@ -37,14 +38,35 @@ class JsonFormatter final : public spdlog::formatter {
   [[nodiscard]] std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
 };
 
+// Masks phone numbers and email addresses in the message before the line is formatted.
+class MaskingFormatter final : public spdlog::formatter {
+ public:
+  explicit MaskingFormatter(std::unique_ptr<spdlog::formatter> inner) : inner_(std::move(inner)) {}
+  void format(const spdlog::details::log_msg& msg, spdlog::memory_buf_t& dest) override {
+    text_.assign(msg.payload.data(), msg.payload.size());
+    if (!mask_personal_data(text_)) return inner_->format(msg, dest);
+    spdlog::details::log_msg masked = msg;
+    masked.payload = spdlog::string_view_t(text_.data(), text_.size());
+    inner_->format(masked, dest);
+  }
+  [[nodiscard]] std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<MaskingFormatter>(inner_->clone());
+  }
+
+ private:
+  std::unique_ptr<spdlog::formatter> inner_;
+  std::string text_;  // reused; a sink formats one line at a time under its lock
+};
+
 }  // namespace
 
 void setup_logging(const std::string& format) {
   auto logger = std::make_shared<spdlog::logger>("dlr-enricher", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   if (format == "json") {
-    logger->set_formatter(std::make_unique<JsonFormatter>());
+    logger->set_formatter(std::make_unique<MaskingFormatter>(std::make_unique<JsonFormatter>()));
   } else {
-    logger->set_pattern("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v");
+    logger->set_formatter(std::make_unique<MaskingFormatter>(
+        std::make_unique<spdlog::pattern_formatter>("%Y-%m-%dT%H:%M:%S.%e %^%l%$ %v")));
   }
   logger->set_level(spdlog::level::info);
   if (const char* level = std::getenv("DLR_LOG_LEVEL")) logger->set_level(spdlog::level::from_str(level));

@@ -2,6 +2,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <cstdlib>
 #include <set>
 #include <sstream>
 
@@ -67,16 +68,59 @@ class Reader {
     }
   }
 
-  void properties(const YAML::Node& node, const std::string& what, std::map<std::string, std::string>& out) {
+  void properties(const YAML::Node& node, const std::string& what, std::map<std::string, std::string>& out,
+                  std::map<std::string, std::string>& references, const std::string& base_dir) {
     if (!node) return;
     if (!map(node, what)) return;
     for (const auto& kv : node) {
+      const auto key = kv.first.as<std::string>();
       if (!kv.second.IsScalar()) {
-        error(kv.second, what + "." + kv.first.as<std::string>() + " must be a scalar (librdkafka properties are strings)");
+        error(kv.second, what + "." + key + " must be a scalar (librdkafka properties are strings)");
         continue;
       }
-      out[kv.first.as<std::string>()] = kv.second.as<std::string>();
+      std::string value = kv.second.as<std::string>();
+      if (value.starts_with("${") && value.ends_with("}")) {
+        const std::string reference = value;
+        if (!resolve_reference(kv.second, what + "." + key, base_dir, value)) continue;
+        references[what + "." + key] = reference;
+      }
+      out[key] = std::move(value);
     }
+  }
+
+  // ${env:NAME} or ${file:PATH} (relative to the config's folder; one trailing newline dropped,
+  // as secret files usually end with one). The value itself never appears in a message.
+  bool resolve_reference(const YAML::Node& at, const std::string& what, const std::string& base_dir, std::string& value) {
+    const std::string inner = value.substr(2, value.size() - 3);
+    if (inner.starts_with("env:")) {
+      const std::string name = inner.substr(4);
+      const char* found = name.empty() ? nullptr : std::getenv(name.c_str());
+      if (!found) {
+        error(at, what + " refers to environment variable '" + name + "', which is not set");
+        return false;
+      }
+      value = found;
+      return true;
+    }
+    if (inner.starts_with("file:")) {
+      std::string path = inner.substr(5);
+      if (path.empty()) {
+        error(at, what + ": ${file:} needs a path");
+        return false;
+      }
+      if (path[0] != '/') path = base_dir + "/" + path;
+      std::string text, problem;
+      if (!catalog::read_file(path, text, problem)) {
+        error(at, what + " refers to file '" + path + "': " + problem);
+        return false;
+      }
+      if (text.ends_with("\n")) text.pop_back();
+      if (text.ends_with("\r")) text.pop_back();
+      value = std::move(text);
+      return true;
+    }
+    error(at, what + ": '" + value + "' is neither ${env:NAME} nor ${file:PATH}");
+    return false;
   }
 
  private:
@@ -215,9 +259,9 @@ LoadResult parse_config(const std::string& yaml, const std::string& file, const 
   r.number(root["shutdown_timeout_s"], "shutdown_timeout_s", c.shutdown_timeout_s, 1, 3600);
   if (const auto kafka = root["kafka"]; kafka && r.map(kafka, "kafka")) {
     r.only(kafka, {"common", "consumer", "producer"}, "kafka");
-    r.properties(kafka["common"], "kafka.common", c.kafka_common);
-    r.properties(kafka["consumer"], "kafka.consumer", c.kafka_consumer);
-    r.properties(kafka["producer"], "kafka.producer", c.kafka_producer);
+    r.properties(kafka["common"], "kafka.common", c.kafka_common, c.references, base_dir);
+    r.properties(kafka["consumer"], "kafka.consumer", c.kafka_consumer, c.references, base_dir);
+    r.properties(kafka["producer"], "kafka.producer", c.kafka_producer, c.references, base_dir);
   }
   return result;
 }
@@ -256,7 +300,14 @@ std::string describe(const Config& c) {
   for (const auto& [name, props] : {std::pair{"common", &c.kafka_common}, std::pair{"consumer", &c.kafka_consumer},
                                     std::pair{"producer", &c.kafka_producer}}) {
     out << "  " << name << ":" << (props->empty() ? " {}" : "") << "\n";
-    for (const auto& [k, v] : *props) out << "    " << k << ": " << (is_secret_property(k) ? "\"***\"" : v) << "\n";
+    for (const auto& [k, v] : *props) {
+      out << "    " << k << ": " << (is_secret_property(k) ? "\"***\"" : v);
+      if (auto ref = c.references.find(std::string("kafka.") + name + "." + k); ref != c.references.end())
+        out << "  # from " << ref->second;
+      else if (is_secret_property(k))
+        out << "  # written in the config: prefer ${env:NAME} or ${file:PATH}";
+      out << "\n";
+    }
   }
   return out.str();
 }

@@ -61,6 +61,9 @@ struct Config {
   std::map<std::string, std::string> kafka_common;    ///< librdkafka properties for both clients
   std::map<std::string, std::string> kafka_consumer;  ///< consumer-only properties
   std::map<std::string, std::string> kafka_producer;  ///< producer-only properties
+  /// Property values read from ${env:NAME} or ${file:PATH}: "kafka.common.sasl.password" -> the
+  /// reference as written (shown by check-config instead of the value).
+  std::map<std::string, std::string> references;
 };
 
 struct LoadResult {
