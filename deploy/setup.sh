@@ -8,7 +8,7 @@ packages=(
   libsimdjson-dev libyaml-cpp-dev librdkafka-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-jsonschema python3-yaml python3-confluent-kafka python3-matplotlib
-  openjdk-17-jre-headless maven kcat curl procps iproute2
+  openjdk-17-jre-headless maven kcat curl procps iproute2 openssl
 )
 
 missing=()

@@ -3,7 +3,9 @@
 #   deploy/kafka/local.sh start|stop|status
 # Environment: KAFKA_PORT (default 9092; the controller listens on KAFKA_PORT+1), KAFKA_DATA (data
 # folder, default deploy/kafka/.data-$KAFKA_PORT), KAFKA_VERSION (default 4.1.1), KAFKA_TOPICS
-# (topics to create, "name:partitions ..."; default: those of deploy/config/local.yaml).
+# (topics to create, "name:partitions ..."; default: those of deploy/config/local.yaml),
+# KAFKA_EXTRA_PROPERTIES (a file appended to server.properties; its keys win, e.g. more listeners),
+# KAFKA_FORMAT_ARGS (more arguments for formatting the storage, e.g. --add-scram credentials).
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -90,9 +92,13 @@ share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
 PROPS
+  if [ -n "${KAFKA_EXTRA_PROPERTIES:-}" ]; then cat "$KAFKA_EXTRA_PROPERTIES" >>"$data/server.properties"; fi
   if [ ! -f "$data/logs/meta.properties" ]; then
+    local -a format_args=()
+    # shellcheck disable=SC2206  # a list of arguments, split on spaces
+    [ -n "${KAFKA_FORMAT_ARGS:-}" ] && format_args=($KAFKA_FORMAT_ARGS)
     java_run kafka.tools.StorageTool format --standalone -t "$(java_run kafka.tools.StorageTool random-uuid)" \
-      -c "$data/server.properties" >"$data/format.log" 2>&1 || { cat "$data/format.log" >&2; exit 1; }
+      -c "$data/server.properties" "${format_args[@]}" >"$data/format.log" 2>&1 || { cat "$data/format.log" >&2; exit 1; }
   fi
   say "starting Kafka $version (data $data)"
   nohup java -Xms256m -Xmx768m -XX:+UseG1GC -Djava.awt.headless=true -Djava.net.preferIPv4Stack=true \

@@ -108,6 +108,22 @@ kafka::Properties producer_properties(const config::Config& c) {
   return p;
 }
 
+std::string property(const kafka::Properties& p, const std::string& key) {
+  for (auto it = p.rbegin(); it != p.rend(); ++it)
+    if (it->first == key) return it->second;
+  return {};
+}
+
+// librdkafka before 2.6.1 builds a SCRAM proof that Kafka 4 brokers reject (it repeats the client
+// nonce; confluentinc/librdkafka#4895): to the operator it looks exactly like a wrong password.
+bool scram_broken_against_kafka4(const kafka::Properties& p) {
+  const std::string mechanism = property(p, "sasl.mechanisms") + property(p, "sasl.mechanism");
+  return mechanism.find("SCRAM") != std::string::npos && rd_kafka_version() < 0x02060100;
+}
+constexpr const char* kScramHint =
+    "; note: this librdkafka ({}) cannot authenticate with SCRAM to Kafka 4.x brokers (fixed in librdkafka "
+    "2.6.1): against such brokers use PLAIN over TLS, or build against a newer librdkafka";
+
 int property_int(const kafka::Properties& p, const std::string& key, int fallback) {
   for (auto it = p.rbegin(); it != p.rend(); ++it)
     if (it->first == key) return std::atoi(it->second.c_str());
@@ -133,6 +149,11 @@ std::string Stage::start() {
   const kafka::Properties producer_props = producer_properties(config_);
   producer_ = kafka::Producer::create(producer_props, *this, error);
   if (!producer_) return "producer: " + error;
+  if (scram_broken_against_kafka4(producer_props)) {
+    scram_hint_ = fmt::format(fmt::runtime(kScramHint), rd_kafka_version_str());
+    spdlog::warn("SCRAM with librdkafka {}: fine with Kafka 3.x brokers, rejected by Kafka 4.x brokers (fixed in "
+                 "librdkafka 2.6.1)", rd_kafka_version_str());
+  }
   // Hold back with room left for the records of one more batch (up to 50 reports, 4 outputs each).
   hold_above_ = std::max(1, property_int(producer_props, "queue.buffering.max.messages", 50000) * 3 / 4);
   topics_[static_cast<int>(Destination::enriched)] = producer_->topic(config_.outputs.enriched);
@@ -233,7 +254,7 @@ int Stage::run(const std::atomic<bool>& stop) {
       if (const std::string error = producer_->fatal_error(); !error.empty()) fatal_ = "producer: " + error;
       if (const std::string error = kafka::configuration_error(); !error.empty())
         fatal_ = "cannot connect securely to the brokers: " + error +
-                 "; check security.protocol, sasl.* and ssl.* (and the secrets they reference)";
+                 "; check security.protocol, sasl.* and ssl.* (and the secrets they reference)" + scram_hint_;
     }
     if (config_.stats_interval_s > 0 && now - last_stats >= std::chrono::seconds(config_.stats_interval_s)) {
       const double seconds = std::chrono::duration<double>(now - last_stats).count();

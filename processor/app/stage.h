@@ -146,6 +146,7 @@ class Stage final : kafka::DeliveryHandler, kafka::RebalanceHandler {
   std::chrono::steady_clock::time_point held_since_{};
   int hold_above_ = 37500;  ///< producer queue length from which the stage holds back
   std::string fatal_;
+  std::string scram_hint_;  ///< added to an authentication failure when librdkafka's SCRAM is the likely cause
   std::string source_;  ///< the current input's dlr-source header value, reused
   bool txn_open_ = false;
   bool txn_failed_ = false;  ///< a record of the open transaction failed: abort it
