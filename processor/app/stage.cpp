@@ -284,8 +284,9 @@ void Stage::apply_catalog(std::shared_ptr<const catalog::Catalog> next) {
 void Stage::handle(const rd_kafka_message_t& message) noexcept {
   if (message.err) {
     metrics_.consumer_errors.fetch_add(1, std::memory_order_relaxed);
-    spdlog::warn("consumer: {}{}", kafka::describe(message.err),
-                 message.rkt ? std::string(" on ") + rd_kafka_topic_name(message.rkt) : std::string());
+    if (uint64_t held_back = 0; consumer_error_log_.allow(held_back))
+      spdlog::warn("consumer: {}{} ({} similar error(s) not logged)", kafka::describe(message.err),
+                   message.rkt ? std::string(" on ") + rd_kafka_topic_name(message.rkt) : std::string(), held_back);
     if (message.err == RD_KAFKA_RESP_ERR__FATAL) fatal_ = "consumer: " + kafka::describe(message.err);
     return;
   }
@@ -444,8 +445,9 @@ void Stage::produce(int slot, Destination destination, uint64_t ticket, std::str
     dlq[n++] = {header::outcome, "invalid"};
     dlq[n++] = {header::reason, core::to_string(core::Reason::output_too_large)};
     dlq[n++] = {header::consumer_group, config_.group_id};
-    spdlog::warn("an output record of {} bytes is over message.max.bytes; its report goes to {} as OUTPUT_TOO_LARGE",
-                 value.size(), config_.outputs.dead_letter);
+    if (uint64_t held_back = 0; oversize_log_.allow(held_back))
+      spdlog::warn("an output record of {} bytes is over message.max.bytes; its report goes to {} as OUTPUT_TOO_LARGE "
+                   "({} more not logged)", value.size(), config_.outputs.dead_letter, held_back);
     produce(slot, Destination::dead_letter, ticket, key, original, original, std::span(dlq.data(), n));
     return;
   }
@@ -626,7 +628,9 @@ void Stage::commit_transaction() noexcept {
     fatal_ = "commit transaction: " + status.message;
     return;
   }
-  spdlog::warn("commit transaction: {}; aborting it and reading its inputs again", status.message);
+  if (uint64_t held_back = 0; transaction_log_.allow(held_back))
+    spdlog::warn("commit transaction: {}; aborting it and reading its inputs again ({} similar not logged)",
+                 status.message, held_back);
   abort_transaction();
 }
 

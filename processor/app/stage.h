@@ -154,7 +154,11 @@ class Stage final : kafka::DeliveryHandler, kafka::RebalanceHandler {
   /// Exactly-once: how long a transaction collects messages before it commits. Outputs become
   /// visible to read_committed consumers at the commit, so this bounds the added latency.
   static constexpr std::chrono::milliseconds kTransactionPeriod{100};
+  // Errors that can repeat per message or per turn: said once per interval, with a count.
   LogLimiter produce_failure_log_{std::chrono::seconds(10)};
+  LogLimiter consumer_error_log_{std::chrono::seconds(10)};
+  LogLimiter oversize_log_{std::chrono::seconds(10)};
+  LogLimiter transaction_log_{std::chrono::seconds(10)};
 };
 
 }  // namespace dlr::app

@@ -18,15 +18,37 @@ spdlog::level::level_enum to_spdlog(int level) {
   return spdlog::level::debug;
 }
 
+// librdkafka repeats connection failures and the like every few seconds while they last: each
+// kind is said once per half minute, with how many were held back since.
+bool allow_log(const std::string& kind, int& held_back) {
+  static std::mutex mutex;
+  static std::unordered_map<std::string, std::pair<std::chrono::steady_clock::time_point, int>> last;
+  const auto now = std::chrono::steady_clock::now();
+  std::lock_guard lock(mutex);
+  auto [it, fresh] = last.try_emplace(kind, now, 0);
+  if (!fresh && now - it->second.first < std::chrono::seconds(30)) {
+    ++it->second.second;
+    return false;
+  }
+  held_back = it->second.second;
+  it->second = {now, 0};
+  return true;
+}
+
 void log_callback(const rd_kafka_t* rk, int level, const char* facility, const char* message) {
-  spdlog::log(to_spdlog(level), "kafka {} {}: {}", rd_kafka_name(rk), facility, message);
+  int held_back = 0;
+  if (level <= 4 && !allow_log(std::string("log ") + rd_kafka_name(rk) + " " + facility, held_back)) return;
+  if (held_back > 0) {
+    spdlog::log(to_spdlog(level), "kafka {} {}: {} ({} more {} messages since last said)", rd_kafka_name(rk), facility,
+                message, held_back, facility);
+  } else {
+    spdlog::log(to_spdlog(level), "kafka {} {}: {}", rd_kafka_name(rk), facility, message);
+  }
 }
 
 std::mutex g_configuration_error_mutex;
 std::string g_configuration_error;  ///< under g_configuration_error_mutex
 
-// Broker-down and similar errors repeat every few seconds while they last: say each kind once
-// per half minute, with how many were held back.
 void error_callback(rd_kafka_t* rk, int err, const char* reason, void*) {
   if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL) {
     // Retrying does not fix credentials or certificates: kept for the owner to stop on.
@@ -34,24 +56,14 @@ void error_callback(rd_kafka_t* rk, int err, const char* reason, void*) {
     if (g_configuration_error.empty())
       g_configuration_error = std::string(reason) + " (" + rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) + ")";
   }
-  static std::mutex mutex;
-  static std::unordered_map<int, std::pair<std::chrono::steady_clock::time_point, int>> last;
-  const auto now = std::chrono::steady_clock::now();
-  int suppressed = 0;
-  {
-    std::lock_guard lock(mutex);
-    auto [it, fresh] = last.try_emplace(err, now, 0);
-    if (!fresh && now - it->second.first < std::chrono::seconds(30) && err != RD_KAFKA_RESP_ERR__FATAL) {
-      ++it->second.second;
-      return;
-    }
-    suppressed = it->second.second;
-    it->second = {now, 0};
-  }
+  int held_back = 0;
+  if (err != RD_KAFKA_RESP_ERR__FATAL &&
+      !allow_log(std::string("error ") + rd_kafka_name(rk) + " " + std::to_string(err), held_back))
+    return;
   const auto code = static_cast<rd_kafka_resp_err_t>(err);
-  if (suppressed > 0) {
+  if (held_back > 0) {
     spdlog::warn("kafka {}: {} ({}), {} more like it since last said", rd_kafka_name(rk), reason,
-                 rd_kafka_err2name(code), suppressed);
+                 rd_kafka_err2name(code), held_back);
   } else {
     spdlog::warn("kafka {}: {} ({})", rd_kafka_name(rk), reason, rd_kafka_err2name(code));
   }
