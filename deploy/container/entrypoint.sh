@@ -1,0 +1,18 @@
+#!/bin/sh
+# Container entrypoint.
+#   run [ARGS]     check the config (every problem listed, exit 1), then run the stage (default)
+#   anything else  passed to dlr-enricher (check-config FILE, catalog check, enrich, ...)
+# Environment: DLR_CONFIG (config file), DLR_BROKERS (overrides the config's brokers),
+# DLR_BIN (the program; default dlr-enricher on PATH).
+set -eu
+bin=${DLR_BIN:-dlr-enricher}
+config=${DLR_CONFIG:-/etc/dlr-enricher/config.yaml}
+
+if [ "${1:-run}" = run ]; then
+  [ $# -gt 0 ] && shift
+  "$bin" check-config "$config" >/dev/null
+  if [ -n "${DLR_BROKERS:-}" ]; then set -- --brokers "$DLR_BROKERS" "$@"; fi
+  # exec: the stage becomes PID 1 and gets the runtime's SIGTERM (and SIGHUP: reload) itself.
+  exec "$bin" run --config "$config" "$@"
+fi
+exec "$bin" "$@"
