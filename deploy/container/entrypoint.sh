@@ -10,7 +10,11 @@ config=${DLR_CONFIG:-/etc/dlr-enricher/config.yaml}
 
 if [ "${1:-run}" = run ]; then
   [ $# -gt 0 ] && shift
-  "$bin" check-config "$config" >/dev/null
+  # Every problem listed, nothing printed when the config is good (the logs stay JSON lines).
+  if ! problems=$("$bin" check-config "$config" 2>&1 >/dev/null); then
+    printf '%s\n' "$problems" >&2
+    exit 1
+  fi
   if [ -n "${DLR_BROKERS:-}" ]; then set -- --brokers "$DLR_BROKERS" "$@"; fi
   # exec: the stage becomes PID 1 and gets the runtime's SIGTERM (and SIGHUP: reload) itself.
   exec "$bin" run --config "$config" "$@"
