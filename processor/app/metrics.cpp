@@ -110,10 +110,10 @@ std::string Metrics::render() {
     std::lock_guard lock(lag_mutex);
     partitions = lag;
   }
-  family(out, "dlr_consumer_lag", "gauge", "High watermark minus the next offset to consume, per input partition.");
+  family(out, "dlr_consumer_lag", "gauge", "High watermark minus the next offset to consume, per input partition (labels topic, partition).");
   for (const auto& p : partitions)
     fmt::format_to(it, "dlr_consumer_lag{{topic=\"{}\",partition=\"{}\"}} {}\n", label(p.topic), p.partition, p.lag);
-  family(out, "dlr_partition_in_flight", "gauge", "Messages in flight per input partition.");
+  family(out, "dlr_partition_in_flight", "gauge", "Messages in flight per input partition (labels topic, partition).");
   for (const auto& p : partitions)
     fmt::format_to(it, "dlr_partition_in_flight{{topic=\"{}\",partition=\"{}\"}} {}\n", label(p.topic), p.partition,
                    p.in_flight);
