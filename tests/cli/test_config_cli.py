@@ -1,4 +1,5 @@
 """check-config as an operator runs it: the example passes, every problem is listed with its line."""
+import os
 import pathlib
 import subprocess
 import sys
@@ -52,6 +53,42 @@ class CheckConfig(unittest.TestCase):
         self.assertIn('sasl.password: "***"', result.stdout)
         self.assertNotIn("hunter2", result.stdout + result.stderr)
         self.assertIn("sasl.username: svc", result.stdout)
+
+    def test_the_example_shows_where_the_password_goes_redacted(self):
+        env = dict(os.environ, DLR_KAFKA_PASSWORD="example-secret")
+        result = subprocess.run([BINARY, "check-config", str(ROOT / "deploy/config/local.yaml")],
+                                capture_output=True, text=True, timeout=60, env=env)
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn('sasl.password: "***"  # from ${env:DLR_KAFKA_PASSWORD:-}', result.stdout)
+        self.assertNotIn("example-secret", result.stdout + result.stderr)
+
+    def test_secrets_come_from_the_environment_or_a_file(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            (pathlib.Path(tmp) / "secret").write_text("from-a-file\n")
+            path = pathlib.Path(tmp) / "c.yaml"
+            path.write_text("inputs: [{topic: in}]\n"
+                            "kafka:\n  common:\n    sasl.password: ${env:DLR_TEST_SECRET}\n"
+                            "  producer:\n    ssl.key.password: ${file:secret}\n"
+                            "  consumer:\n    client.id: ${env:DLR_TEST_UNSET:-fallback}\n")
+            env = dict(os.environ, DLR_TEST_SECRET="from-the-env")
+            env.pop("DLR_TEST_UNSET", None)
+            result = subprocess.run([BINARY, "check-config", str(path)], capture_output=True, text=True, timeout=60, env=env)
+            self.assertEqual(result.returncode, 0, result.stderr)
+            out = result.stdout
+            self.assertIn('sasl.password: "***"  # from ${env:DLR_TEST_SECRET}', out)
+            self.assertIn('ssl.key.password: "***"  # from ${file:secret}', out)
+            self.assertIn("client.id: fallback", out)
+            self.assertNotIn("from-the-env", out + result.stderr)
+            self.assertNotIn("from-a-file", out + result.stderr)
+
+            env.pop("DLR_TEST_SECRET")
+            (pathlib.Path(tmp) / "secret").unlink()
+            result = subprocess.run([BINARY, "check-config", str(path)], capture_output=True, text=True, timeout=60, env=env)
+            self.assertEqual(result.returncode, 1)
+            self.assertIn("c.yaml:4: kafka.common.sasl.password refers to environment variable 'DLR_TEST_SECRET', which is not set",
+                          result.stderr)
+            self.assertIn("kafka.producer.ssl.key.password refers to file", result.stderr)
+            self.assertIn("2 problem(s)", result.stderr)
 
     def test_a_broken_catalogue_makes_the_config_invalid(self):
         result = check("inputs: [{topic: in}]\ncatalog: {codes: /nonexistent/codes.yaml}\n")

@@ -3,6 +3,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <cstdlib>
+#include <optional>
 #include <set>
 #include <sstream>
 
@@ -88,18 +89,24 @@ class Reader {
     }
   }
 
-  // ${env:NAME} or ${file:PATH} (relative to the config's folder; one trailing newline dropped,
+  // ${env:NAME}, ${env:NAME:-DEFAULT} or ${file:PATH} (relative to the config's folder; one trailing newline dropped,
   // as secret files usually end with one). The value itself never appears in a message.
   bool resolve_reference(const YAML::Node& at, const std::string& what, const std::string& base_dir, std::string& value) {
     const std::string inner = value.substr(2, value.size() - 3);
     if (inner.starts_with("env:")) {
-      const std::string name = inner.substr(4);
+      // ${env:NAME:-DEFAULT}: DEFAULT when NAME is not set, as in the shell.
+      std::string name = inner.substr(4);
+      std::optional<std::string> fallback;
+      if (const auto dash = name.find(":-"); dash != std::string::npos) {
+        fallback = name.substr(dash + 2);
+        name.resize(dash);
+      }
       const char* found = name.empty() ? nullptr : std::getenv(name.c_str());
-      if (!found) {
+      if (!found && !fallback) {
         error(at, what + " refers to environment variable '" + name + "', which is not set");
         return false;
       }
-      value = found;
+      value = found ? std::string(found) : *fallback;
       return true;
     }
     if (inner.starts_with("file:")) {
