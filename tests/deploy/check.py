@@ -102,8 +102,10 @@ def check_dockerfile(binary_for_ldd):
                     shutil.copy(ROOT / s, src / s)
     commands = [v.replace("\\\n", " ") for i, v in build if i == "RUN" and "cmake" in v]
     check(commands, "no cmake build in the builder stage")
+    # Build arguments at their defaults, as `docker build` without --build-arg sees them.
+    args = dict(v.split("=", 1) for i, v in build if i == "ARG" and "=" in v)
     for command in commands:
-        result = run(["bash", "-euo", "pipefail", "-c", command], cwd=src)
+        result = run(["bash", "-euo", "pipefail", "-c", command], cwd=src, env={**os.environ, **args})
         check(result.returncode == 0, f"builder command failed: {command}\n{result.stdout[-2000:]}{result.stderr[-2000:]}")
     built = src / "build/dlr-enricher"
     if check(built.exists(), "the builder stage made no build/dlr-enricher"):
