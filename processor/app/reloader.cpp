@@ -13,9 +13,9 @@ int64_t unix_seconds() {
 
 }  // namespace
 
-CatalogReloader::CatalogReloader(Options options, std::shared_ptr<const catalog::Catalog> active, Metrics& metrics,
+CatalogReloader::CatalogReloader(Options options, const catalog::Catalog& active, Metrics& metrics,
                                  std::atomic<bool>& requested)
-    : options_(std::move(options)), metrics_(metrics), requested_(requested), active_version_(active->version()) {
+    : options_(std::move(options)), metrics_(metrics), requested_(requested), active_version_(active.version()) {
   loaded_stamps_ = stamp();
   metrics_.set_catalog_version(active_version_);
   metrics_.catalog_loaded_unix_s = unix_seconds();

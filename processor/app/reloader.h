@@ -30,7 +30,7 @@ class CatalogReloader {
   enum class Result { applied, unchanged, failed };
 
   /// `requested` is set by the SIGHUP handler (a plain flag is all a signal handler may touch).
-  CatalogReloader(Options options, std::shared_ptr<const catalog::Catalog> active, Metrics& metrics,
+  CatalogReloader(Options options, const catalog::Catalog& active, Metrics& metrics,
                   std::atomic<bool>& requested);
   ~CatalogReloader();
   CatalogReloader(const CatalogReloader&) = delete;

@@ -83,7 +83,7 @@ int run_command(int argc, char** argv) {
   metrics.catalog_loaded = true;
   CatalogReloader reloader({cfg.codes_path, cfg.policy_path,
                             cfg.catalog_watch ? std::chrono::seconds(cfg.catalog_watch_interval_s) : std::chrono::seconds(0)},
-                           shared, metrics, g_reload);
+                           *shared, metrics, g_reload);
 
   install_signal_handlers();
   tune_allocator();

@@ -61,7 +61,7 @@ class Reloader : public ::testing::Test {
 }  // namespace
 
 TEST_F(Reloader, PublishesANewCatalogueOnceAndCountsIt) {
-  CatalogReloader reloader({codes(), policy(), {}}, initial_, metrics_, requested_);
+  CatalogReloader reloader({codes(), policy(), {}}, *initial_, metrics_, requested_);
   EXPECT_EQ(reloader.take(), nullptr);
   write(codes(), changed("changed once"));
   EXPECT_EQ(reloader.reload("test"), CatalogReloader::Result::applied);
@@ -73,14 +73,14 @@ TEST_F(Reloader, PublishesANewCatalogueOnceAndCountsIt) {
 }
 
 TEST_F(Reloader, SameFilesChangeNothing) {
-  CatalogReloader reloader({codes(), policy(), {}}, initial_, metrics_, requested_);
+  CatalogReloader reloader({codes(), policy(), {}}, *initial_, metrics_, requested_);
   EXPECT_EQ(reloader.reload("test"), CatalogReloader::Result::unchanged);
   EXPECT_EQ(reloader.take(), nullptr);
   EXPECT_EQ(metrics_.catalog_reloads_unchanged.load(), 1u);
 }
 
 TEST_F(Reloader, ABrokenCatalogueIsRefusedAndTheLastGoodStays) {
-  CatalogReloader reloader({codes(), policy(), {}}, initial_, metrics_, requested_);
+  CatalogReloader reloader({codes(), policy(), {}}, *initial_, metrics_, requested_);
   write(codes(), original_.substr(0, original_.size() / 2) + "\n  - kind: [broken\n");
   EXPECT_EQ(reloader.reload("test"), CatalogReloader::Result::failed);
   EXPECT_EQ(reloader.take(), nullptr);
@@ -94,7 +94,7 @@ TEST_F(Reloader, ABrokenCatalogueIsRefusedAndTheLastGoodStays) {
 }
 
 TEST_F(Reloader, SighupFlagAndFileWatchBothReload) {
-  CatalogReloader reloader({codes(), policy(), std::chrono::milliseconds(50)}, initial_, metrics_, requested_);
+  CatalogReloader reloader({codes(), policy(), std::chrono::milliseconds(50)}, *initial_, metrics_, requested_);
   reloader.start();
   const auto wait_for = [&](auto predicate) {
     for (int i = 0; i < 200; ++i) {
