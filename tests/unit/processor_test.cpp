@@ -4,6 +4,7 @@
 #include <cstdlib>
 #include <new>
 #include <string>
+#include <utility>
 
 #include "dlr/catalog/loader.h"
 #include "dlr/core/processor.h"
@@ -108,6 +109,26 @@ TEST(Process, ABadReportDoesNotSpoilTheBatch) {
   EXPECT_EQ(r.key(r.reports[1]), "b");
   EXPECT_EQ(r.reports[2].outcome, Outcome::pending);
   EXPECT_FALSE(r.reports[2].final);
+}
+
+TEST(Process, TwoStatusOrErrorObjectsOrIdsAreRefusedAsAmbiguous) {
+  core::Processor p(shipped());
+  core::Result r;
+  const auto verdict_of = [&](const std::string& input) {
+    p.process(input, Channel::sms, r);
+    EXPECT_EQ(r.reports.size(), 1u);
+    return std::pair{r.reports[0].reason, std::string(r.reports[0].detail)};
+  };
+  const std::string delivered = R"({"id":5,"groupId":3})";
+  EXPECT_EQ(verdict_of(report(delivered, "", R"(,"status":{})")),
+            std::pair(Reason::duplicate_field, std::string("the report has two status objects")));
+  EXPECT_EQ(verdict_of(report(delivered, "null", R"(,"error":{"id":0,"groupId":0})")),
+            std::pair(Reason::duplicate_field, std::string("the report has two error objects")));
+  EXPECT_EQ(verdict_of(report(R"({"id":5,"groupId":3,"id":2})")).first, Reason::duplicate_field);
+  EXPECT_EQ(verdict_of(report(delivered, R"({"id":0,"groupId":0,"groupId":1})")).first, Reason::duplicate_field);
+  // The same report without the repeat is delivered: the refusal is about the repeat alone.
+  EXPECT_EQ(verdict_of(report(delivered)).first, Reason::none);
+  EXPECT_EQ(r.reports[0].outcome, Outcome::delivered);
 }
 
 TEST(Process, DocumentErrorsCondemnTheWholeMessageWithAReason) {

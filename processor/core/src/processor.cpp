@@ -22,6 +22,7 @@ using catalog::Match;
 
 // A status or error object as found in a report. Views point into the input or the parser.
 struct CodeObject {
+  bool keyed = false;    // the key was met (null included): a second one is ambiguous
   bool present = false;
   bool has_id = false;
   bool has_group = false;
@@ -206,6 +207,12 @@ Failure fail_document(simdjson::error_code error) noexcept {
 }
 
 Failure read_code_object(ond::value& value, bool is_status, CodeObject& out) noexcept {
+  // Which of two status (or error) objects counts is up to each reader of the JSON: refused
+  // rather than classified on one while consumers read the other.
+  if (out.keyed) {
+    return fail(Reason::duplicate_field, is_status ? "the report has two status objects" : "the report has two error objects");
+  }
+  out.keyed = true;
   ond::json_type type;
   if (auto error = value.type().get(type)) return fail_document(error);
   if (type == ond::json_type::null) return {};
@@ -227,6 +234,7 @@ Failure read_code_object(ond::value& value, bool is_status, CodeObject& out) noe
     const std::string_view key = key_of(field);
     ond::value& v = field.value();
     if (key == "id") {
+      if (out.has_id && !failure.failed()) failure = fail(Reason::duplicate_field, is_status ? "status has two ids" : "error has two ids");
       auto error = v.get_int64().get(out.id);
       if (error && !is_semantic(error)) return fail_document(error);
       if (error || out.id < INT32_MIN || out.id > INT32_MAX) {
@@ -235,6 +243,7 @@ Failure read_code_object(ond::value& value, bool is_status, CodeObject& out) noe
         out.has_id = true;
       }
     } else if (key == "groupId") {
+      if (out.has_group && !failure.failed()) failure = fail(Reason::duplicate_field, is_status ? "status has two groupIds" : "error has two groupIds");
       auto error = v.get_int64().get(out.group_id);
       if (error && !is_semantic(error)) return fail_document(error);
       if (error || out.group_id < 0 || out.group_id > INT32_MAX) {

@@ -20,6 +20,7 @@ std::string_view to_string(Reason reason) noexcept {
     case Reason::missing_error_id: return "MISSING_ERROR_ID";
     case Reason::bad_field_type: return "BAD_FIELD_TYPE";
     case Reason::unknown_status_group: return "UNKNOWN_STATUS_GROUP";
+    case Reason::duplicate_field: return "DUPLICATE_FIELD";
     case Reason::seen_event: return "SEEN_EVENT";
     case Reason::non_delivery_event: return "NON_DELIVERY_EVENT";
     case Reason::output_too_large: return "OUTPUT_TOO_LARGE";
