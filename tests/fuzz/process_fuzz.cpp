@@ -65,5 +65,23 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       require(element.is_object());
     }
   }
+  // No report goes missing: a valid message has one verdict per report it holds, counted by a
+  // second parser (a single report, each element of an array, or of every "results" array).
+  simdjson::dom::element doc;
+  if (r.document_error == dlr::core::Reason::none && h.checker.parse(data, size).get(doc) == simdjson::SUCCESS) {
+    size_t reports = 0;
+    if (doc.is_array()) {
+      reports = simdjson::dom::array(doc).size();
+    } else if (doc.is_object()) {
+      bool batch = false;
+      for (auto field : simdjson::dom::object(doc)) {
+        if (field.key != "results" || !field.value.is_array()) continue;
+        batch = true;
+        reports += simdjson::dom::array(field.value).size();
+      }
+      if (!batch) reports = 1;
+    }
+    require(r.reports.size() == reports);
+  }
   return 0;
 }

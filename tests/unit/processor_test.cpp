@@ -126,6 +126,12 @@ TEST(Process, TwoStatusOrErrorObjectsOrIdsAreRefusedAsAmbiguous) {
             std::pair(Reason::duplicate_field, std::string("the report has two error objects")));
   EXPECT_EQ(verdict_of(report(R"({"id":5,"groupId":3,"id":2})")).first, Reason::duplicate_field);
   EXPECT_EQ(verdict_of(report(delivered, R"({"id":0,"groupId":0,"groupId":1})")).first, Reason::duplicate_field);
+  // Two batches in one message: the whole message, since On-Demand would read only the first.
+  p.process(R"({"results":[{"messageId":"a","status":{"id":5,"groupId":3}}],"results":[{"messageId":"b","status":{"id":5,"groupId":3}}]})",
+            Channel::sms, r);
+  EXPECT_EQ(r.document_error, Reason::duplicate_field);
+  ASSERT_EQ(r.reports.size(), 1u);
+  EXPECT_EQ(r.reports[0].verdict, Verdict::invalid);
   // The same report without the repeat is delivered: the refusal is about the repeat alone.
   EXPECT_EQ(verdict_of(report(delivered)).first, Reason::none);
   EXPECT_EQ(r.reports[0].outcome, Outcome::delivered);

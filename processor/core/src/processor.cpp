@@ -496,8 +496,15 @@ Reason Processor::process(std::string_view message, Channel binding, Result& out
   // On-Demand reads what classification needs and skips the rest without checking it; a record
   // we write downstream must parse, so the whole message is validated as well.
   Impl& im = *impl_;
-  if (auto error = im.validator.parse(im.buffer.get(), message.size(), false).error()) {
+  simdjson::dom::element root;
+  if (auto error = im.validator.parse(im.buffer.get(), message.size(), false).get(root)) {
     return fail_whole(out, message, document_reason(error), simdjson::error_message(error), -1);
+  }
+  // On-Demand stops at the first "results": the reports of a second one would go nowhere.
+  if (simdjson::dom::object object; root.get_object().get(object) == simdjson::SUCCESS) {
+    int batches = 0;
+    for (auto field : object) batches += field.key == "results";
+    if (batches > 1) return fail_whole(out, message, Reason::duplicate_field, "the batch has two \"results\" arrays", -1);
   }
   return Reason::none;
 }

@@ -26,7 +26,7 @@ enum class Reason : uint8_t {
   missing_error_id,    ///< "error" has no "id"
   bad_field_type,      ///< a field that classification needs has the wrong type (see detail)
   unknown_status_group,///< status id unknown to the catalogue and its group is not 1..5
-  duplicate_field,     ///< two status or error objects, or two ids or groupIds in one: ambiguous
+  duplicate_field,     ///< two status or error objects, two ids or groupIds in one, or two "results": ambiguous
   // Not delivery reports: counted and skipped, never classified.
   seen_event,          ///< a "seen" report (seenAt, no status)
   non_delivery_event,  ///< an event other than DELIVERY without a status
