@@ -108,6 +108,7 @@ kafka::Properties producer_properties(const config::Config& c) {
   return p;
 }
 
+/// The value in force (the last one given), or "".
 std::string property(const kafka::Properties& p, const std::string& key) {
   for (auto it = p.rbegin(); it != p.rend(); ++it)
     if (it->first == key) return it->second;
@@ -125,17 +126,14 @@ constexpr const char* kScramHint =
     "2.6.1): against such brokers use PLAIN over TLS, or build against a newer librdkafka";
 
 int property_int(const kafka::Properties& p, const std::string& key, int fallback) {
-  for (auto it = p.rbegin(); it != p.rend(); ++it)
-    if (it->first == key) return std::atoi(it->second.c_str());
-  return fallback;
+  const std::string value = property(p, key);
+  return value.empty() ? fallback : std::atoi(value.c_str());
 }
 
 }  // namespace
 
 Stage::Stage(config::Config config, std::shared_ptr<const catalog::Catalog> catalog, Metrics& metrics)
     : config_(std::move(config)),
-      catalog_(catalog),
-      catalog_version_(catalog->version()),
       metrics_(metrics),
       processor_(std::move(catalog), core::ProcessorOptions{config_.max_document_bytes, 64}) {
   for (const auto& input : config_.inputs) bindings_.push_back(core::parse_channel(input.channel));
@@ -213,7 +211,7 @@ int Stage::run(const std::atomic<bool>& stop) {
     return n;
   };
   spdlog::info("consuming {} input topic(s) as group '{}' from {}; catalogue {}", config_.inputs.size(),
-               config_.group_id, config_.brokers, catalog_version_);
+               config_.group_id, config_.brokers, processor_.catalog().version());
   while (!stop.load(std::memory_order_relaxed) && fatal_.empty()) {
     // Between two messages: every message is processed whole by one catalogue.
     if (catalog_feed_) {
@@ -274,11 +272,10 @@ int Stage::run(const std::atomic<bool>& stop) {
 }
 
 void Stage::apply_catalog(std::shared_ptr<const catalog::Catalog> next) {
-  const std::string previous = std::exchange(catalog_version_, std::string(next->version()));
-  processor_.set_catalog(next);
-  catalog_ = std::move(next);  // the old one is freed here: no output record refers to it
-  metrics_.set_catalog_version(catalog_version_);
-  spdlog::info("catalogue {} active (was {})", catalog_version_, previous);
+  const std::string previous(processor_.catalog().version());
+  processor_.set_catalog(std::move(next));  // the old one is freed here: no output record refers to it
+  metrics_.set_catalog_version(processor_.catalog().version());
+  spdlog::info("catalogue {} active (was {})", processor_.catalog().version(), previous);
 }
 
 void Stage::handle(const rd_kafka_message_t& message) noexcept {
@@ -347,7 +344,7 @@ void Stage::produce_report(int slot, const rd_kafka_message_t& message, const co
   const std::string& topic = config_.inputs[static_cast<size_t>(slots_[static_cast<size_t>(slot)]->input)].topic;
   source_.assign(topic).append(1, '/').append(partition.view()).append(1, '/').append(offset.view());
   size_t common = 0;
-  headers[common++] = {header::catalog_version, catalog_version_};
+  headers[common++] = {header::catalog_version, processor_.catalog().version()};
   headers[common++] = {header::source, source_};
 
   const auto& route = config_.routing.routes[invalid ? kInvalidRoute : static_cast<size_t>(report.outcome)];

@@ -128,8 +128,6 @@ class Stage final : kafka::DeliveryHandler, kafka::RebalanceHandler {
   [[nodiscard]] size_t in_flight() const noexcept;
 
   config::Config config_;
-  std::shared_ptr<const catalog::Catalog> catalog_;
-  std::string catalog_version_;
   std::function<std::shared_ptr<const catalog::Catalog>()> catalog_feed_;
   Metrics& metrics_;
   core::Processor processor_;

@@ -172,8 +172,7 @@ def check_entrypoint(binary):
     port, metrics, ready = None, "", False
     deadline = time.time() + 60
     while time.time() < deadline and proc.poll() is None and not ready:
-        m = re.search(r'"metrics on http://\S+ \(port (\d+)\)', log.read_text()) or \
-            re.search(r"\(port (\d+)\)", log.read_text())
+        m = re.search(r"\(port (\d+)\)", log.read_text())
         if m:
             port = int(m.group(1))
             try:

@@ -15,6 +15,11 @@ namespace {
 
 using catalog::Diagnostic;
 
+// Paths in the config are relative to its folder.
+std::string resolve_path(const std::string& base_dir, const std::string& path) {
+  return path.empty() || path[0] == '/' ? path : base_dir + "/" + path;
+}
+
 class Reader {
  public:
   Reader(std::string file, std::vector<Diagnostic>& out) : file_(std::move(file)), out_(out) {}
@@ -115,7 +120,7 @@ class Reader {
         error(at, what + ": ${file:} needs a path");
         return false;
       }
-      if (path[0] != '/') path = base_dir + "/" + path;
+      path = resolve_path(base_dir, path);
       std::string text, problem;
       if (!catalog::read_file(path, text, problem)) {
         error(at, what + " refers to file '" + path + "': " + problem);
@@ -126,7 +131,7 @@ class Reader {
       value = std::move(text);
       return true;
     }
-    error(at, what + ": '" + value + "' is neither ${env:NAME} nor ${file:PATH}");
+    error(at, what + ": '" + value + "' is neither ${env:NAME}, ${env:NAME:-DEFAULT} nor ${file:PATH}");
     return false;
   }
 
@@ -231,7 +236,6 @@ LoadResult parse_config(const std::string& yaml, const std::string& file, const 
     if (!invalid_kept) r.error(routing, "routing.invalid must include dead_letter: unprocessable input is never dropped");
   }
 
-  auto resolve = [&](const std::string& path) { return path.empty() || path[0] == '/' ? path : base_dir + "/" + path; };
   if (const auto cat = root["catalog"]; cat && r.map(cat, "catalog")) {
     r.only(cat, {"codes", "policy", "watch", "watch_interval_s"}, "catalog");
     r.string(cat["codes"], "catalog.codes", c.codes_path);
@@ -239,8 +243,8 @@ LoadResult parse_config(const std::string& yaml, const std::string& file, const 
     r.boolean(cat["watch"], "catalog.watch", c.catalog_watch);
     r.number(cat["watch_interval_s"], "catalog.watch_interval_s", c.catalog_watch_interval_s, 1, 3600);
   }
-  c.codes_path = c.codes_path.empty() ? catalog::default_codes_path() : resolve(c.codes_path);
-  c.policy_path = c.policy_path.empty() ? catalog::default_policy_path() : resolve(c.policy_path);
+  c.codes_path = c.codes_path.empty() ? catalog::default_codes_path() : resolve_path(base_dir, c.codes_path);
+  c.policy_path = c.policy_path.empty() ? catalog::default_policy_path() : resolve_path(base_dir, c.policy_path);
 
   if (const auto processing = root["processing"]; processing && r.map(processing, "processing")) {
     r.only(processing, {"max_document_bytes", "guarantee"}, "processing");
