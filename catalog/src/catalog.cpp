@@ -6,7 +6,6 @@
 #include <map>
 #include <set>
 
-#include "dlr/catalog/json.h"
 
 namespace dlr::catalog {
 namespace {
@@ -24,26 +23,6 @@ bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
            return std::tolower(static_cast<unsigned char>(x)) == std::tolower(static_cast<unsigned char>(y));
          });
-}
-
-std::string members_json(const Entry& e) {
-  std::string out;
-  out += "\"family\":";
-  json::append_plain(out, to_string(e.family));
-  out += ",\"groupId\":";
-  if (e.group_id) json::append_int(out, *e.group_id);
-  else out += "null";
-  out += ",\"groupName\":";
-  json::append_string(out, e.group_name);
-  out += ",\"name\":";
-  json::append_string(out, e.name);
-  out += ",\"description\":";
-  json::append_string(out, e.description);
-  out += ",\"resolution\":";
-  json::append_string(out, e.resolution);
-  out += ",\"permanent\":";
-  out += e.permanent ? (*e.permanent ? "true" : "false") : "null";
-  return out;
 }
 
 // Resolves the policy for one entry; false when nothing decides its outcome.
@@ -74,32 +53,10 @@ bool decide(const Entry& entry, const Policy& policy, Decision& out, std::vector
   }
   out.final = best && best->final ? *best->final : out.outcome != Outcome::pending;
   out.retry = best && best->retry ? *best->retry : policy.default_retry;
-  render_json(out);
   return true;
 }
 
 }  // namespace
-
-void render_json(Decision& d) {
-  std::string& out = d.json_members;
-  out.clear();
-  out += "\"final\":";
-  json::append_bool(out, d.final);
-  out += ",\"rule\":";
-  json::append_string(out, d.rule);
-  out += ",\"reason\":";
-  json::append_string(out, d.reason);
-  out += ",\"retry\":";
-  if (d.outcome == Outcome::retryable) {
-    out += "{\"notBeforeSeconds\":";
-    json::append_int(out, d.retry.not_before_s);
-    out += ",\"maxAttempts\":";
-    json::append_int(out, d.retry.max_attempts);
-    out += '}';
-  } else {
-    out += "null";
-  }
-}
 
 std::string_view to_string(MatchKind kind) noexcept {
   switch (kind) {
@@ -162,7 +119,6 @@ std::shared_ptr<const Catalog> Catalog::build(CodesDocument codes, Policy policy
                                  ": the page gives no permanent flag and no rule decides it"});
       continue;
     }
-    compiled.json_members = members_json(entry);
     compiled.entry = std::move(entry);
     catalog->entries_.push_back(std::move(compiled));
   }
@@ -176,6 +132,17 @@ std::shared_ptr<const Catalog> Catalog::build(CodesDocument codes, Policy policy
     Decision decision;
     if (decide(probe, policy, decision, used)) catalog->status_groups_[group] = std::make_unique<Decision>(decision);
   }
+  for (const bool permanent : {false, true}) {
+    auto& d = catalog->report_flags_[permanent ? 1 : 0];
+    d = std::make_unique<Decision>();
+    d->outcome = permanent ? Outcome::permanent : Outcome::retryable;
+    d->final = true;
+    d->rule = "report-flag";
+    d->reason = permanent ? "Code unknown to the catalogue: the report flags it permanent."
+                          : "Code unknown to the catalogue: the report flags it temporary.";
+    d->retry = policy.default_retry;
+  }
+  catalog->number_decisions();
 
   for (size_t i = 0; i < policy.rules.size(); ++i) {
     if (!used[i]) {
@@ -222,6 +189,16 @@ std::shared_ptr<const Catalog> Catalog::build(CodesDocument codes, Policy policy
   catalog->version_ = std::move(version);
   if (diagnostics.size() != errors_before) return nullptr;
   return catalog;
+}
+
+void Catalog::number_decisions() {
+  std::vector<Decision*> all;
+  for (auto& e : entries_) all.push_back(&e.decision);
+  for (auto& d : status_groups_)
+    if (d) all.push_back(d.get());
+  for (auto& d : report_flags_) all.push_back(d.get());
+  for (size_t i = 0; i < all.size(); ++i) all[i]->id = static_cast<uint32_t>(i);
+  decisions_.assign(all.begin(), all.end());
 }
 
 const CompiledEntry* Catalog::pick(const Span& span, int group, std::string_view name,

@@ -10,7 +10,7 @@
 #include "args.h"
 #include "commands.h"
 #include "dlr/catalog/importer.h"
-#include "dlr/catalog/json.h"
+#include "dlr/json/writer.h"
 #include "dlr/catalog/loader.h"
 
 namespace dlr::app {

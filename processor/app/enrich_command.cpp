@@ -8,7 +8,7 @@
 
 #include "args.h"
 #include "commands.h"
-#include "dlr/catalog/json.h"
+#include "dlr/json/writer.h"
 #include "dlr/catalog/loader.h"
 #include "dlr/core/processor.h"
 

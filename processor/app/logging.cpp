@@ -7,7 +7,7 @@
 #include <chrono>
 #include <cstdlib>
 
-#include "dlr/catalog/json.h"
+#include "dlr/json/writer.h"
 #include "mask.h"
 
 namespace dlr::app {

@@ -1,8 +1,8 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
-#include "../../processor/app/logging.h"
-#include "../../processor/app/mask.h"
+#include "logging.h"
+#include "mask.h"
 
 using dlr::app::mask_personal_data;
 

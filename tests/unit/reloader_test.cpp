@@ -8,7 +8,7 @@
 #include <sstream>
 #include <thread>
 
-#include "../../processor/app/reloader.h"
+#include "reloader.h"
 #include "dlr/catalog/loader.h"
 
 namespace fs = std::filesystem;

@@ -21,19 +21,14 @@ struct Decision {
   std::string rule;    ///< the rule's name, or "vendor-flag"
   std::string reason;  ///< why, in words
   RetryHint retry;     ///< meaningful when outcome is retryable
-  /// JSON members "final","rule","reason","retry" (no braces), escaped once at build time.
-  std::string json_members;
+  /// Dense index among the catalogue's decisions: decisions()[id] is this one. Lets a serializer
+  /// keep per-decision data in a plain array.
+  uint32_t id = 0;
 };
-
-/// Fills `decision.json_members` from its other fields.
-void render_json(Decision& decision);
 
 struct CompiledEntry {
   Entry entry;
   Decision decision;
-  /// The entry's catalogue fields as JSON members (no braces), escaped once at build time so the
-  /// per-message serializer only copies bytes.
-  std::string json_members;
 };
 
 /// How a code was found.
@@ -72,6 +67,18 @@ class Catalog {
   /// Decision for a status code the catalogue does not list, from its group (null if none).
   [[nodiscard]] const Decision* status_group_decision(int group) const noexcept;
 
+  /// Decision for a code the catalogue does not know, taken from the report's own permanent flag.
+  [[nodiscard]] const Decision& report_flag_decision(bool permanent) const noexcept {
+    return *report_flags_[permanent ? 1 : 0];
+  }
+
+  /// Every decision the catalogue holds (entries, status groups, report flags), by Decision::id.
+  [[nodiscard]] std::span<const Decision* const> decisions() const noexcept { return decisions_; }
+  /// The entry's position in entries(): a dense index for per-entry data.
+  [[nodiscard]] size_t index_of(const CompiledEntry& entry) const noexcept {
+    return static_cast<size_t>(&entry - entries_.data());
+  }
+
   /// Every entry whose name or alias equals `name` (case-insensitive).
   [[nodiscard]] std::vector<const CompiledEntry*> find_by_name(std::string_view name) const;
 
@@ -95,6 +102,7 @@ class Catalog {
     [[nodiscard]] const Span* find(uint64_t key) const noexcept;
   };
 
+  void number_decisions();  // sets Decision::id and decisions_, once the tables are final
   const CompiledEntry* pick(const Span& span, int group, std::string_view name, bool& group_mismatch) const noexcept;
 
   std::vector<CompiledEntry> entries_;  // sorted by family, kind, id, group
@@ -102,6 +110,8 @@ class Catalog {
   IntIndex family_index_;               // (family, kind, id) -> span of entries_
   IntIndex code_index_;                 // (kind, id) -> span of by_code_
   std::array<std::unique_ptr<Decision>, 16> status_groups_{};
+  std::array<std::unique_ptr<Decision>, 2> report_flags_{};  // [temporary, permanent]
+  std::vector<const Decision*> decisions_;
   Policy policy_;
   Source source_;
   std::string version_;

@@ -1,5 +1,5 @@
-// The per-message pipeline: bytes -> parse -> look up -> classify -> serialize.
-// No I/O, no exceptions, no heap allocation per report once buffers have grown.
+// The per-message pipeline: bytes -> read (reader.h) -> classify (classify.h) -> serialize
+// (serialize.h). No I/O, no exceptions, no heap allocation per report once buffers have grown.
 #pragma once
 
 #include <cstdint>
@@ -65,8 +65,6 @@ struct Result {
 struct ProcessorOptions {
   size_t max_document_bytes = 1 << 20;  ///< larger messages are TOO_LARGE (default 1 MiB)
   size_t max_depth = 64;                ///< deeper nesting is TOO_DEEP; reports nest about 4 deep
-  bool serialize = true;  ///< false: classify only, no enriched or analytics records (benchmarks use it to
-                          ///< tell serialization from parsing and classification)
 };
 
 /// One per worker thread: owns a reused parser and buffers. Not thread-safe; the catalogue it
@@ -88,7 +86,7 @@ class Processor {
   [[nodiscard]] const catalog::Catalog& catalog() const noexcept { return *catalog_; }
 
  private:
-  Reason process_document(std::string_view message, Channel binding, Result& out) noexcept;
+  class Sink;
   struct Impl;
   std::unique_ptr<Impl> impl_;
   std::shared_ptr<const catalog::Catalog> catalog_;

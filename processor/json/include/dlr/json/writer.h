@@ -1,4 +1,5 @@
-// Minimal JSON text helpers shared by the catalogue CLI and the per-message serializer.
+// The one JSON text writer: every record and CLI output is written with these appends. Depends on
+// nothing; used by the core serializers, the CLI and the JSON log format.
 #pragma once
 
 #include <charconv>

@@ -1,4 +1,4 @@
-#include "dlr/catalog/json.h"
+#include "dlr/json/writer.h"
 
 #include <cmath>
 

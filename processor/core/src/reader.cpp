@@ -1,0 +1,191 @@
+#include "dlr/core/reader.h"
+
+#include <algorithm>
+#include <cmath>
+#include <cstring>
+
+#include "depth_scan.h"
+#include "field_reader.h"
+
+namespace dlr::core {
+namespace {
+
+namespace ond = simdjson::ondemand;
+
+// One parsed document, walked once: the reports go to the sink in order.
+class Walk {
+ public:
+  Walk(ond::document& doc, const char* base, ReportSink& sink) : doc_(doc), base_(base), sink_(sink) {}
+
+  DocumentError root(std::string_view message) noexcept;
+
+ private:
+  DocumentError object_root(std::string_view message) noexcept;
+  DocumentError array(ond::array& array) noexcept;
+  DocumentError scalar(ond::json_type type) noexcept;
+  Failure report(ond::object& object, uint32_t index) noexcept;
+
+  int64_t position() noexcept {
+    const char* at = nullptr;
+    if (doc_.current_location().get(at)) return -1;
+    return at - base_;
+  }
+  DocumentError failed(simdjson::error_code error) noexcept {
+    return {document_reason(error), simdjson::error_message(error), position()};
+  }
+  DocumentError failed(const Failure& failure) noexcept { return {failure.reason, failure.detail, position()}; }
+
+  ond::document& doc_;
+  const char* base_;
+  ReportSink& sink_;
+};
+
+Failure Walk::report(ond::object& object, uint32_t index) noexcept {
+  std::string_view raw;
+  if (auto error = object.raw_json().get(raw)) return fail_document(error);
+  raw = trim_right(raw);
+  if (auto error = object.reset().error()) return fail_document(error);
+  ReportFields fields;
+  const Failure failure = read_fields(object, fields);
+  if (failure.document) return failure;
+  if (!sink_.on_report(fields, FieldError{failure.reason, failure.detail}, index, raw)) {
+    return fail_document(simdjson::TAPE_ERROR);
+  }
+  return {};
+}
+
+DocumentError Walk::array(ond::array& array) noexcept {
+  uint32_t index = 0;
+  for (auto element_result : array) {
+    ond::value element;
+    if (auto error = element_result.get(element)) return failed(error);
+    ond::json_type type;
+    if (auto error = element.type().get(type)) return failed(error);
+    if (type != ond::json_type::object) {
+      sink_.on_not_object(index++, trim_right(element.raw_json_token()));
+      continue;
+    }
+    ond::object object;
+    if (auto error = element.get_object().get(object)) return failed(error);
+    if (const Failure failure = report(object, index); failure.document) return failed(failure);
+    ++index;
+  }
+  return {};
+}
+
+DocumentError Walk::object_root(std::string_view message) noexcept {
+  ond::object root;
+  if (auto error = doc_.get_object().get(root)) return failed(error);
+  // Walk the whole document once first: truncation and unbalanced brackets show here, before
+  // any report of it is emitted.
+  std::string_view root_raw;
+  if (auto error = root.raw_json().get(root_raw)) return failed(error);
+  const auto end = static_cast<size_t>(root_raw.data() + root_raw.size() - base_);
+  if (end < message.size() && !trim_right(std::string_view(base_ + end, message.size() - end)).empty()) {
+    return {Reason::invalid_json, "content after the end of the JSON document", static_cast<int64_t>(end)};
+  }
+  if (auto error = root.reset().error()) return failed(error);
+  ond::value results;
+  auto error = root.find_field_unordered("results").get(results);
+  if (error == simdjson::NO_SUCH_FIELD) {
+    if (auto reset_error = root.reset().error()) return failed(reset_error);
+    if (const Failure failure = report(root, 0); failure.document) return failed(failure);
+    return {};
+  }
+  if (error) return failed(error);
+  ond::array reports;
+  if (auto array_error = results.get_array().get(reports)) {
+    if (array_error == simdjson::INCORRECT_TYPE) {
+      return {Reason::results_not_array, "\"results\" must be an array of reports", position()};
+    }
+    return failed(array_error);
+  }
+  return array(reports);
+}
+
+// A scalar is never a report, but text that merely starts like one is not JSON at all.
+DocumentError Walk::scalar(ond::json_type type) noexcept {
+  simdjson::error_code error = simdjson::SUCCESS;
+  switch (type) {
+    case ond::json_type::number: error = doc_.get_number().error(); break;
+    case ond::json_type::string: error = doc_.get_string().error(); break;
+    case ond::json_type::boolean: error = doc_.get_bool().error(); break;
+    case ond::json_type::null: {
+      bool is_null = false;
+      error = doc_.is_null().get(is_null);
+      if (!error && !is_null) error = simdjson::N_ATOM_ERROR;
+      break;
+    }
+    default: break;
+  }
+  if (error) return failed(error);
+  return {Reason::not_a_report,
+          "the message is neither a report, a {\"results\":[...]} batch nor an array of reports", 0};
+}
+
+DocumentError Walk::root(std::string_view message) noexcept {
+  ond::json_type type;
+  if (auto error = doc_.type().get(type)) return failed(error);
+  if (type == ond::json_type::object) return object_root(message);
+  if (type != ond::json_type::array) return scalar(type);
+  ond::array reports;
+  if (auto error = doc_.get_array().get(reports)) return failed(error);
+  std::string_view array_raw;
+  if (auto error = reports.raw_json().get(array_raw)) return failed(error);
+  if (auto error = reports.reset().error()) return failed(error);
+  return array(reports);
+}
+
+}  // namespace
+
+DocumentReader::DocumentReader(size_t max_document_bytes, size_t max_depth)
+    : max_document_bytes_(max_document_bytes), max_depth_(max_depth) {
+  if (parser_.allocate(4096, max_depth) != simdjson::SUCCESS) max_depth_ = 1024;
+}
+
+DocumentError DocumentReader::read(std::string_view message, ReportSink& sink) noexcept {
+  if (message.find_first_not_of(" \t\r\n") == std::string_view::npos) {
+    return {Reason::empty_input, "the message is empty", -1};
+  }
+  if (message.size() > max_document_bytes_) {
+    return {Reason::too_large, "the message is larger than max_document_bytes", -1};
+  }
+  if (const int64_t at = nesting_beyond(message.data(), message.size(), max_depth_); at >= 0) {
+    return {Reason::too_deep, "nesting deeper than max_depth", at};
+  }
+  const size_t needed = message.size() + simdjson::SIMDJSON_PADDING;
+  if (buffer_capacity_ < needed) {
+    buffer_capacity_ = std::max(needed, buffer_capacity_ * 2);
+    buffer_ = std::make_unique<char[]>(buffer_capacity_);
+  }
+  std::memcpy(buffer_.get(), message.data(), message.size());
+  std::memset(buffer_.get() + message.size(), 0, simdjson::SIMDJSON_PADDING);
+  if (const DocumentError error = walk(message, sink); error.failed()) return error;
+  return validate(message.size());
+}
+
+DocumentError DocumentReader::walk(std::string_view message, ReportSink& sink) noexcept {
+  ond::document doc;
+  if (auto error = parser_.iterate(buffer_.get(), message.size(), buffer_capacity_).get(doc)) {
+    return {document_reason(error), simdjson::error_message(error), -1};
+  }
+  return Walk(doc, buffer_.get(), sink).root(message);
+}
+
+// On-Demand reads what classification needs and skips the rest without checking it; a record
+// we write downstream must parse, so the whole message is validated as well.
+DocumentError DocumentReader::validate(size_t size) noexcept {
+  simdjson::dom::element root;
+  if (auto error = validator_.parse(buffer_.get(), size, false).get(root)) {
+    return {document_reason(error), simdjson::error_message(error), -1};
+  }
+  // On-Demand stops at the first "results": the reports of a second one would go nowhere.
+  if (simdjson::dom::object object; root.get_object().get(object) == simdjson::SUCCESS) {
+    int batches = 0;
+    for (auto field : object) batches += field.key == "results";
+    if (batches > 1) return {Reason::duplicate_field, "the batch has two \"results\" arrays", -1};
+  }
+  return {};
+}
+
+}  // namespace dlr::core
