@@ -1,5 +1,5 @@
 // The pass-through relay the end-to-end benchmark compares the stage with: the same consumer
-// group, librdkafka settings and at-least-once offset handling (stored after every output is
+// group, librdkafka settings (dlr/kafka/properties.h) and at-least-once offset handling (stored after every output is
 // acknowledged), but no parsing. Each input is written on as `--fanout` records on average (what
 // the stage's routing writes per input), the input's bytes cut into that many slices, so the relay
 // writes as many records and the input's bytes once.
@@ -14,60 +14,40 @@
 #include <vector>
 
 #include "dlr/config/config.h"
-#include "dlr/kafka/client.h"
-#include "dlr/kafka/progress.h"
+#include "dlr/kafka/kafka_io.h"
+#include "dlr/kafka/offsets.h"
+#include "dlr/kafka/properties.h"
 
 namespace {
 
 std::atomic<bool> g_stop{false};
 extern "C" void on_signal(int) { g_stop = true; }
 
-struct Relay final : dlr::kafka::DeliveryHandler, dlr::kafka::RebalanceHandler {
-  std::vector<std::string> topics;  // input topic names, index = slot group
-  std::vector<std::vector<dlr::kafka::PartitionProgress>> progress;  // [input][partition]
-  std::vector<std::vector<bool>> dirty;
-  dlr::kafka::Consumer* consumer = nullptr;
+// The relay's loop over the same seams, offset tracking and client properties as the stage.
+struct Relay final : dlr::kafka::DeliveryListener, dlr::kafka::AssignmentListener {
+  explicit Relay(std::vector<std::string> topics) : offsets(std::move(topics)) {}
+  dlr::kafka::OffsetTracker offsets;
+  std::vector<dlr::kafka::TopicPartition> moved;
+  dlr::kafka::Input* input = nullptr;
 
-  int input_of(const char* name) const {
-    for (size_t i = 0; i < topics.size(); ++i)
-      if (topics[i] == name) return static_cast<int>(i);
-    return -1;
-  }
-  dlr::kafka::PartitionProgress& at(int input, int32_t partition) {
-    auto& v = progress[static_cast<size_t>(input)];
-    if (static_cast<size_t>(partition) >= v.size()) {
-      v.resize(static_cast<size_t>(partition) + 1);
-      dirty[static_cast<size_t>(input)].resize(static_cast<size_t>(partition) + 1);
-    }
-    return v[static_cast<size_t>(partition)];
-  }
-  void on_delivery(const rd_kafka_message_t& m) noexcept override {
-    if (m.err) {
-      std::fprintf(stderr, "relay: delivery failed: %s\n", rd_kafka_err2str(m.err));
+  void on_delivery(const dlr::kafka::Delivery& d) noexcept override {
+    if (d.err) {
+      std::fprintf(stderr, "relay: delivery failed: %s\n", rd_kafka_err2str(d.err));
       std::exit(1);  // a baseline need not recover
     }
-    const auto v = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(m._private));
-    const int input = static_cast<int>(v >> 56);
-    const auto partition = static_cast<int32_t>((v >> 40) & 0xffff);
-    if (at(input, partition).complete(v & ((1ULL << 40) - 1))) dirty[static_cast<size_t>(input)][static_cast<size_t>(partition)] = true;
+    offsets.acknowledge(dlr::kafka::OffsetTracker::decode(d.tag));
   }
-  void on_assigned(const dlr::kafka::PartitionList& parts) noexcept override {
-    for (const auto& p : parts.items()) at(input_of(p.topic), p.partition).reset();
-    std::fprintf(stderr, "assigned %d\n", parts.size());
+  void on_assigned(std::span<const dlr::kafka::TopicPartition> parts) noexcept override {
+    for (const auto& p : parts) offsets.assign(offsets.slot_of(offsets.input_of(p.topic), p.partition));
+    std::fprintf(stderr, "assigned %zu\n", parts.size());
   }
-  void on_revoking(const dlr::kafka::PartitionList& parts, bool) noexcept override {
-    for (const auto& p : parts.items()) at(input_of(p.topic), p.partition).reset();
+  void on_revoking(std::span<const dlr::kafka::TopicPartition> parts, bool) noexcept override {
+    for (const auto& p : parts) offsets.revoke(offsets.slot_of(offsets.input_of(p.topic), p.partition));
   }
   void store() {
-    dlr::kafka::PartitionList list(0);
-    for (size_t i = 0; i < dirty.size(); ++i)
-      for (size_t p = 0; p < dirty[i].size(); ++p)
-        if (dirty[i][p]) {
-          dirty[i][p] = false;
-          if (progress[i][p].committable() >= 0)
-            list.add(topics[i].c_str(), static_cast<int32_t>(p)).offset = progress[i][p].committable();
-        }
-    if (list.size() > 0) consumer->store_offsets(list);
+    moved.clear();
+    offsets.take_moved(moved);
+    if (!moved.empty()) input->store_offsets(moved);
   }
 };
 
@@ -90,33 +70,23 @@ int main(int argc, char** argv) {
     return 2;
   }
   const auto& c = loaded.config;
-  // The same librdkafka settings as the stage (see processor/app/stage.cpp).
-  dlr::kafka::Properties consumer_props = {{"partition.assignment.strategy", "cooperative-sticky"},
-                                           {"auto.offset.reset", "earliest"},
-                                           {"enable.auto.commit", "true"},
-                                           {"enable.partition.eof", "false"}};
-  dlr::kafka::Properties producer_props = {{"enable.idempotence", "true"}, {"partitioner", "murmur2_random"}, {"linger.ms", "5"}};
-  for (const auto& kv : c.kafka_common) consumer_props.emplace_back(kv), producer_props.emplace_back(kv);
-  for (const auto& kv : c.kafka_consumer) consumer_props.emplace_back(kv);
-  for (const auto& kv : c.kafka_producer) producer_props.emplace_back(kv);
-  consumer_props.insert(consumer_props.end(), {{"bootstrap.servers", c.brokers}, {"group.id", c.group_id},
-                                               {"enable.auto.offset.store", "false"}});
-  producer_props.emplace_back("bootstrap.servers", c.brokers);
-
-  Relay relay;
-  for (const auto& in : c.inputs) relay.topics.push_back(in.topic);
-  relay.progress.resize(relay.topics.size());
-  relay.dirty.resize(relay.topics.size());
+  const dlr::kafka::ClientSettings settings{c.brokers, c.group_id, false, c.kafka_common, c.kafka_consumer,
+                                            c.kafka_producer};
+  std::vector<std::string> topics;
+  for (const auto& in : c.inputs) topics.push_back(in.topic);
+  Relay relay(topics);
   std::string error;
-  auto producer = dlr::kafka::Producer::create(producer_props, relay, error);
-  auto consumer = producer ? dlr::kafka::Consumer::create(consumer_props, relay, error) : nullptr;
+  auto producer = dlr::kafka::KafkaOutput::create(dlr::kafka::producer_properties(settings), error);
+  auto consumer = producer ? dlr::kafka::KafkaInput::create(dlr::kafka::consumer_properties(settings), error) : nullptr;
   if (!consumer) {
     std::fprintf(stderr, "relay: %s\n", error.c_str());
     return 2;
   }
-  relay.consumer = consumer.get();
-  rd_kafka_topic_t* outputs[2] = {producer->topic(c.outputs.enriched), producer->topic(c.outputs.analytics)};
-  if (consumer->subscribe(relay.topics)) return 2;
+  producer->set_listener(relay);
+  consumer->set_listener(relay);
+  relay.input = consumer.get();
+  const int outputs[2] = {producer->topic(c.outputs.enriched), producer->topic(c.outputs.analytics)};
+  if (consumer->subscribe(topics)) return 2;
   std::signal(SIGTERM, on_signal);
   std::signal(SIGINT, on_signal);
 
@@ -126,23 +96,21 @@ int main(int argc, char** argv) {
     producer->poll(0);
     relay.store();
     for (int taken = 0; taken < 1000; ++taken) {
-      dlr::kafka::MessagePtr m = consumer->poll(taken == 0 ? (producer->queue_length() > 0 ? 5 : 100) : 0);
+      const dlr::kafka::InputRecord* m = consumer->poll(taken == 0 ? (producer->queue_length() > 0 ? 5 : 100) : 0);
       if (!m) break;
       if (m->err) continue;
-      const int input = relay.input_of(rd_kafka_topic_name(m->rkt));
       owed += fanout;
       const auto records = static_cast<uint32_t>(owed);
       owed -= records;
-      auto& progress = relay.at(input, m->partition);
-      const uint64_t ticket = progress.begin(m->offset, records);
-      const std::string_view key(static_cast<const char*>(m->key), m->key ? m->key_len : 0);
-      const size_t slice = records ? (m->len + records - 1) / records : 0;
+      const int slot = relay.offsets.slot_of(relay.offsets.input_of(m->topic), m->partition);
+      const uint64_t ticket = relay.offsets.begin(slot, m->offset, records);
+      const uint64_t tag = dlr::kafka::OffsetTracker::encode({slot, 0, ticket});
+      const size_t size = m->value.size();
+      const size_t slice = records ? (size + records - 1) / records : 0;
       for (uint32_t r = 0; r < records; ++r) {
-        const size_t from = std::min<size_t>(m->len, r * slice);
-        const std::string_view value(static_cast<const char*>(m->payload) + from, std::min(slice, m->len - from));
-        void* opaque = reinterpret_cast<void*>(static_cast<uintptr_t>((static_cast<uint64_t>(input) << 56) |
-                                                                      (static_cast<uint64_t>(m->partition) << 40) | ticket));
-        while (producer->produce(outputs[written++ % 2], key, value, {}, opaque) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        const size_t from = std::min<size_t>(size, r * slice);
+        const std::string_view value = m->value.substr(from, std::min(slice, size - from));
+        while (producer->produce(outputs[written++ % 2], m->key, value, {}, tag) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
           producer->poll(50);  // backpressure: block, as simply as a relay would
       }
     }

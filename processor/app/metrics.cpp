@@ -7,9 +7,6 @@
 namespace dlr::app {
 namespace {
 
-constexpr const char* kVerdictNames[Metrics::kVerdicts] = {"delivered", "pending", "retryable", "permanent",
-                                                           "invalid", "skipped"};
-constexpr const char* kDestinationNames[config::kDestinationCount] = {"enriched", "retry", "dead_letter", "analytics"};
 
 void family(std::string& out, const char* name, const char* type, const char* help) {
   fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
@@ -52,8 +49,9 @@ std::string Metrics::render() {
     fmt::format_to(it, "dlr_input_messages_total{{topic=\"{}\"}} {}\n", label(input_topics[i]), load(input_messages[i]));
 
   family(out, "dlr_reports_total", "counter", "Reports by verdict: the four outcomes, invalid and skipped.");
-  for (int v = 0; v < kVerdicts; ++v)
-    fmt::format_to(it, "dlr_reports_total{{verdict=\"{}\"}} {}\n", kVerdictNames[v], load(reports[v]));
+  for (const core::Route route : core::all<core::Route>())
+    fmt::format_to(it, "dlr_reports_total{{verdict=\"{}\"}} {}\n", core::to_string(route), load(reports[route]));
+  fmt::format_to(it, "dlr_reports_total{{verdict=\"skipped\"}} {}\n", load(skipped));
 
   family(out, "dlr_reason_total", "counter", "Invalid or skipped reports and messages by reason.");
   for (int r = 1; r < core::kReasonCount; ++r)
@@ -64,12 +62,12 @@ std::string Metrics::render() {
   fmt::format_to(it, "dlr_unknown_code_reports_total {}\n", load(unknown_codes));
 
   family(out, "dlr_records_produced_total", "counter", "Output records acknowledged by the broker, by destination.");
-  for (int d = 0; d < config::kDestinationCount; ++d)
-    fmt::format_to(it, "dlr_records_produced_total{{destination=\"{}\"}} {}\n", kDestinationNames[d], load(produced[d]));
+  for (const core::Destination d : core::all<core::Destination>())
+    fmt::format_to(it, "dlr_records_produced_total{{destination=\"{}\"}} {}\n", core::to_string(d), load(produced[d]));
 
   family(out, "dlr_produce_errors_total", "counter", "Failed deliveries by destination (each is produced again).");
-  for (int d = 0; d < config::kDestinationCount; ++d)
-    fmt::format_to(it, "dlr_produce_errors_total{{destination=\"{}\"}} {}\n", kDestinationNames[d],
+  for (const core::Destination d : core::all<core::Destination>())
+    fmt::format_to(it, "dlr_produce_errors_total{{destination=\"{}\"}} {}\n", core::to_string(d),
                    load(produce_errors[d]));
 
   family(out, "dlr_produce_retries_total", "counter", "Records produced again after a failed delivery or a full queue.");

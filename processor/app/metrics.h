@@ -12,6 +12,7 @@
 
 #include "dlr/config/config.h"
 #include "dlr/core/reason.h"
+#include "dlr/core/verdict.h"
 
 namespace dlr::app {
 
@@ -27,15 +28,14 @@ struct PartitionLag {
 };
 
 struct Metrics {
-  // Indexes: outcome (delivered, pending, retryable, permanent), then invalid, skipped.
-  static constexpr int kVerdicts = 6;
   std::vector<std::string> input_topics;             ///< labels of input_messages
   std::unique_ptr<Counter[]> input_messages;         ///< per input topic
-  std::array<Counter, kVerdicts> reports{};          ///< per verdict
+  core::EnumArray<core::Route, Counter> reports{};   ///< routed reports: the four outcomes and invalid
+  Counter skipped{};                                 ///< reports that are not delivery reports
   std::array<Counter, core::kReasonCount> reasons{};     ///< invalid and skipped, per reason
   Counter unknown_codes{};                           ///< reports whose code the catalogue lacks
-  std::array<Counter, config::kDestinationCount> produced{};        ///< acknowledged records per destination
-  std::array<Counter, config::kDestinationCount> produce_errors{};  ///< failed deliveries per destination
+  core::EnumArray<core::Destination, Counter> produced{};        ///< acknowledged records per destination
+  core::EnumArray<core::Destination, Counter> produce_errors{};  ///< failed deliveries per destination
   Counter produce_retries{};      ///< records produced again after a failure
   Counter consumer_errors{};      ///< error events from the consumer
   Counter offsets_stored{};       ///< offset store calls that moved a partition

@@ -15,7 +15,7 @@
 #include "logging.h"
 #include "metrics.h"
 #include "reloader.h"
-#include "stage.h"
+#include "stage_clients.h"
 
 namespace dlr::app {
 namespace {
@@ -115,11 +115,13 @@ int run_command(int argc, char** argv) {
   }
   spdlog::info("metrics on http://{}/metrics (port {}), /healthz, /readyz", cfg.metrics_address, endpoint.port());
 
-  auto stage = std::make_unique<Stage>(cfg, shared, metrics);
-  if (const std::string error = stage->start(); !error.empty()) {
-    spdlog::error("cannot start: {}", error);
+  std::string client_error;
+  auto clients = StageClients::connect(cfg, client_error);
+  if (!clients) {
+    spdlog::error("cannot start: {}", client_error);
     return 2;
   }
+  auto stage = std::make_unique<Stage>(cfg, shared, metrics, clients->io());
   stage->set_catalog_feed([&reloader] { return reloader.take(); });
   reloader.start();
   if (cfg.catalog_watch) spdlog::info("catalogue files watched every {}s; SIGHUP reloads too", cfg.catalog_watch_interval_s);
@@ -140,7 +142,8 @@ int run_command(int argc, char** argv) {
   const int code = stage->run(g_stop);
   run_returned = true;
   reloader.stop();
-  stage.reset();  // the clients' destruction is under the watchdog too
+  stage.reset();
+  clients.reset();  // the clients' destruction is under the watchdog too
   finished = true;
   watchdog.join();
   endpoint.stop();

@@ -140,17 +140,6 @@ class Reader {
   std::vector<Diagnostic>& out_;
 };
 
-constexpr const char* kVerdicts[] = {"delivered", "pending", "retryable", "permanent", "invalid"};
-
-bool parse_destination(const std::string& text, Destination& out) {
-  if (text == "enriched") out = Destination::enriched;
-  else if (text == "retry") out = Destination::retry;
-  else if (text == "dead_letter") out = Destination::dead_letter;
-  else if (text == "analytics") out = Destination::analytics;
-  else return false;
-  return true;
-}
-
 }  // namespace
 
 bool is_secret_property(const std::string& key) {
@@ -213,26 +202,26 @@ LoadResult parse_config(const std::string& yaml, const std::string& file, const 
 
   if (const auto routing = root["routing"]; routing && r.map(routing, "routing")) {
     r.only(routing, {"delivered", "pending", "retryable", "permanent", "invalid"}, "routing");
-    for (size_t i = 0; i < 5; ++i) {
-      const auto route = routing[kVerdicts[i]];
+    for (const Route name : core::all<Route>()) {
+      const auto route = routing[std::string(core::to_string(name))];
       if (!route) continue;
       if (!route.IsSequence()) {
-        r.error(route, std::string("routing.") + kVerdicts[i] + " must be a list of destinations");
+        r.error(route, "routing." + std::string(core::to_string(name)) + " must be a list of destinations");
         continue;
       }
-      c.routing.routes[i].clear();
+      c.routing.routes[name].clear();
       for (const auto& d : route) {
-        Destination destination{};
-        if (!d.IsScalar() || !parse_destination(d.as<std::string>(), destination)) {
+        const auto destination = d.IsScalar() ? core::parse_destination(d.as<std::string>()) : std::nullopt;
+        if (!destination) {
           r.error(d, "unknown destination (enriched, retry, dead_letter, analytics)");
           continue;
         }
-        c.routing.routes[i].push_back(destination);
+        c.routing.routes[name].push_back(*destination);
       }
     }
     // Invalid input must land somewhere: never dropped.
     bool invalid_kept = false;
-    for (auto d : c.routing.routes[4]) invalid_kept |= d == Destination::dead_letter;
+    for (auto d : c.routing.routes[Route::invalid]) invalid_kept |= d == Destination::dead_letter;
     if (!invalid_kept) r.error(routing, "routing.invalid must include dead_letter: unprocessable input is never dropped");
   }
 
@@ -289,17 +278,15 @@ LoadResult load_config(const std::string& path) {
 }
 
 std::string describe(const Config& c) {
-  static constexpr const char* kDestinations[] = {"enriched", "retry", "dead_letter", "analytics"};
   std::ostringstream out;
   out << "brokers: " << c.brokers << "\ngroup_id: " << c.group_id << "\ninputs:\n";
   for (const auto& i : c.inputs) out << "  - {topic: " << i.topic << ", channel: " << (i.channel.empty() ? "none" : i.channel) << "}\n";
   out << "outputs: {enriched: " << c.outputs.enriched << ", retry: " << c.outputs.retry
       << ", dead_letter: " << c.outputs.dead_letter << ", analytics: " << c.outputs.analytics << "}\nrouting:\n";
-  for (size_t i = 0; i < 5; ++i) {
-    out << "  " << kVerdicts[i] << ": [";
-    for (size_t j = 0; j < c.routing.routes[i].size(); ++j) {
-      out << (j ? ", " : "") << kDestinations[static_cast<int>(c.routing.routes[i][j])];
-    }
+  for (const Route route : core::all<Route>()) {
+    out << "  " << core::to_string(route) << ": [";
+    const auto& destinations = c.routing.routes[route];
+    for (size_t j = 0; j < destinations.size(); ++j) out << (j ? ", " : "") << core::to_string(destinations[j]);
     out << "]\n";
   }
   out << "catalog: {codes: " << c.codes_path << ", policy: " << c.policy_path << ", watch: "

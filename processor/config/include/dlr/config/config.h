@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "dlr/catalog/model.h"
+#include "dlr/core/verdict.h"
 
 namespace dlr::config {
 
@@ -25,19 +26,18 @@ struct Outputs {
   std::string analytics = "dlr.analytics";
 };
 
-enum class Destination { enriched, retry, dead_letter, analytics };
-inline constexpr int kDestinationCount = 4;
+using core::Destination;
+using core::Route;
 
-/// Which destinations each verdict is written to. Index: delivered, pending, retryable,
-/// permanent, invalid.
+/// Which destinations each route is written to.
 struct Routing {
-  std::array<std::vector<Destination>, 5> routes = {{
-      {Destination::enriched, Destination::analytics},                           // delivered
-      {Destination::enriched, Destination::analytics},                           // pending
-      {Destination::enriched, Destination::retry, Destination::analytics},       // retryable
-      {Destination::enriched, Destination::dead_letter, Destination::analytics}, // permanent
-      {Destination::dead_letter},                                                // invalid
-  }};
+  core::EnumArray<Route, std::vector<Destination>> routes = {{{
+      {Destination::enriched, Destination::analytics},                            // delivered
+      {Destination::enriched, Destination::analytics},                            // pending
+      {Destination::enriched, Destination::retry, Destination::analytics},        // retryable
+      {Destination::enriched, Destination::dead_letter, Destination::analytics},  // permanent
+      {Destination::dead_letter},                                                 // invalid
+  }}};
 };
 
 struct Config {

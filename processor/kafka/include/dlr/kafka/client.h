@@ -13,6 +13,8 @@
 #include <utility>
 #include <vector>
 
+#include "dlr/kafka/io.h"
+
 namespace dlr::kafka {
 
 /// librdkafka properties in the order they are applied; a later value for a key wins.
@@ -60,27 +62,12 @@ class PartitionList {
   rd_kafka_topic_partition_list_t* list_;
 };
 
-/// One record header; both views are copied by produce().
-struct Header {
-  std::string_view name;
-  std::string_view value;
-};
-
 /// Receives every delivery report, success or failure, on the thread that calls Producer::poll()
 /// or flush(). The message (payload, key, headers, opaque) is valid only during the call.
 class DeliveryHandler {
  public:
   virtual ~DeliveryHandler() = default;
   virtual void on_delivery(const rd_kafka_message_t& message) noexcept = 0;
-};
-
-/// The outcome of a transaction call: what librdkafka says may be done next.
-struct TxnStatus {
-  bool ok = true;
-  bool retriable = false;     ///< the same call may be tried again
-  bool requires_abort = false;  ///< abort the transaction, rewind the inputs, start again
-  bool fatal = false;         ///< the producer cannot go on: stop
-  std::string message;
 };
 
 class Consumer;

@@ -1,0 +1,137 @@
+// The seams of a run loop: an input (consume, offsets, pause, assignment events), an output
+// (produce, acknowledgements, queue) and transactions. kafka_io.h implements them over librdkafka;
+// tests/support/fake_io.h over memory, so the loop is tested without a broker. Only librdkafka's
+// error enum is used here, for the codes the loop acts on.
+#pragma once
+
+#include <librdkafka/rdkafka.h>
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+
+namespace dlr::kafka {
+
+using Error = rd_kafka_resp_err_t;
+
+/// One record header; both views are copied by produce().
+struct Header {
+  std::string_view name;
+  std::string_view value;
+};
+
+/// A partition, with an offset where one is meant (the next to consume or commit).
+struct TopicPartition {
+  std::string_view topic;
+  int32_t partition = 0;
+  int64_t offset = -1;
+};
+
+/// A consumed record, or an error event (err set). Valid until the next poll.
+struct InputRecord {
+  Error err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  std::string_view topic;
+  int32_t partition = 0;
+  int64_t offset = -1;
+  int64_t timestamp = -1;
+  std::string_view key;
+  std::string_view value;
+};
+
+/// Told about assignment changes, inside Input::poll.
+class AssignmentListener {
+ public:
+  virtual ~AssignmentListener() = default;
+  /// Partitions just added to the assignment.
+  virtual void on_assigned(std::span<const TopicPartition> partitions) noexcept = 0;
+  /// Partitions about to leave; `lost` when the group already gave them away (commit nothing).
+  virtual void on_revoking(std::span<const TopicPartition> partitions, bool lost) noexcept = 0;
+};
+
+/// A group consumer. One thread polls.
+class Input {
+ public:
+  virtual ~Input() = default;
+  virtual void set_listener(AssignmentListener& listener) noexcept = 0;
+  /// The next record or event, or null after the timeout. Assignment events run inside.
+  virtual const InputRecord* poll(int timeout_ms) noexcept = 0;
+  /// The last value of header `name` on the record poll() returned last.
+  [[nodiscard]] virtual std::optional<std::string_view> last_header(std::string_view name) const noexcept = 0;
+  /// Next-offsets to commit (by the commit timer or commit()).
+  virtual Error store_offsets(std::span<const TopicPartition> offsets) noexcept = 0;
+  /// Commits the stored offsets, synchronously. RD_KAFKA_RESP_ERR__NO_OFFSET when none.
+  virtual Error commit() noexcept = 0;
+  virtual void pause(std::span<const TopicPartition> partitions) noexcept = 0;
+  virtual void pause_assignment() noexcept = 0;
+  virtual void resume_assignment() noexcept = 0;
+  /// Moves the fetch position of assigned partitions (exactly-once rewinds).
+  virtual Error seek(std::span<const TopicPartition> positions, int timeout_ms) noexcept = 0;
+  /// The partition's low and high watermarks as last fetched; false when unknown.
+  virtual bool watermarks(std::string_view topic, int32_t partition, int64_t& low, int64_t& high) noexcept = 0;
+  /// Leaves the group, revoking everything through the listener. Idempotent.
+  virtual void close() noexcept = 0;
+};
+
+/// A delivery report, success or failure.
+struct Delivery {
+  uint64_t tag = 0;  ///< what produce() was given
+  Error err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  int topic = 0;
+  std::string_view key;
+  std::string_view value;
+  std::span<const Header> headers;  ///< filled on failure only (to produce the record again)
+};
+
+/// Told about every delivery report, inside Output::poll or flush.
+class DeliveryListener {
+ public:
+  virtual ~DeliveryListener() = default;
+  virtual void on_delivery(const Delivery& delivery) noexcept = 0;
+};
+
+/// A producer. One thread produces and polls.
+class Output {
+ public:
+  virtual ~Output() = default;
+  virtual void set_listener(DeliveryListener& listener) noexcept = 0;
+  /// A handle for produce(), kept for the output's life.
+  virtual int topic(const std::string& name) = 0;
+  [[nodiscard]] virtual std::string_view topic_name(int topic) const noexcept = 0;
+  /// Enqueues one record (copied); an empty key is a null key. RD_KAFKA_RESP_ERR__QUEUE_FULL when
+  /// the local queue is full; otherwise its delivery report comes later, with `tag`.
+  virtual Error produce(int topic, std::string_view key, std::string_view value, std::span<const Header> headers,
+                        uint64_t tag) noexcept = 0;
+  /// Serves delivery reports; returns how many.
+  virtual int poll(int timeout_ms) noexcept = 0;
+  /// Waits until every enqueued record is reported, or the timeout passes.
+  virtual Error flush(int timeout_ms) noexcept = 0;
+  /// Records enqueued and not yet reported.
+  [[nodiscard]] virtual int queue_length() const noexcept = 0;
+  /// The error after which the producer cannot go on, or "".
+  [[nodiscard]] virtual std::string fatal_error() const = 0;
+};
+
+/// The outcome of a transaction call: what may be done next.
+struct TxnStatus {
+  bool ok = true;
+  bool retriable = false;       ///< the same call may be tried again
+  bool requires_abort = false;  ///< abort the transaction, rewind the inputs, start again
+  bool fatal = false;           ///< the producer cannot go on: stop
+  std::string message;
+};
+
+/// Kafka transactions of the output, with the input's offsets (exactly-once).
+class Transactions {
+ public:
+  virtual ~Transactions() = default;
+  virtual TxnStatus init(int timeout_ms) noexcept = 0;
+  virtual TxnStatus begin() noexcept = 0;
+  /// Adds the input's next offsets to the open transaction, under the input's group.
+  virtual TxnStatus send_offsets(std::span<const TopicPartition> offsets, int timeout_ms) noexcept = 0;
+  virtual TxnStatus commit(int timeout_ms) noexcept = 0;
+  virtual TxnStatus abort(int timeout_ms) noexcept = 0;
+};
+
+}  // namespace dlr::kafka

@@ -1,0 +1,34 @@
+// The librdkafka properties a run loop's clients are made with: the defaults it sets, the user's
+// properties over them, and last the ones at-least-once and exactly-once depend on. One place,
+// used by the stage and the bench relay alike.
+#pragma once
+
+#include <map>
+#include <string>
+
+#include "dlr/kafka/client.h"
+
+namespace dlr::kafka {
+
+struct ClientSettings {
+  std::string brokers;
+  std::string group_id;
+  bool exactly_once = false;
+  std::map<std::string, std::string> common;    ///< the user's properties for both clients
+  std::map<std::string, std::string> consumer;  ///< consumer-only
+  std::map<std::string, std::string> producer;  ///< producer-only
+};
+
+[[nodiscard]] Properties consumer_properties(const ClientSettings& settings);
+/// With exactly-once, a transactional.id unique to this process.
+[[nodiscard]] Properties producer_properties(const ClientSettings& settings);
+
+/// The value in force (the last one given), or "".
+[[nodiscard]] std::string property(const Properties& properties, const std::string& key);
+[[nodiscard]] int property_int(const Properties& properties, const std::string& key, int fallback);
+
+/// A hint to add to an authentication failure when this librdkafka's SCRAM is the likely cause
+/// (it cannot authenticate with SCRAM to Kafka 4 brokers); "" when it is not.
+[[nodiscard]] std::string scram_hint(const Properties& properties);
+
+}  // namespace dlr::kafka

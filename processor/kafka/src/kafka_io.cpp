@@ -1,0 +1,134 @@
+#include "dlr/kafka/kafka_io.h"
+
+namespace dlr::kafka {
+namespace {
+
+// Topic names in a list must be NUL-terminated for librdkafka.
+PartitionList to_list(std::span<const TopicPartition> partitions) {
+  PartitionList list(static_cast<int>(partitions.size()));
+  for (const auto& p : partitions) list.add(std::string(p.topic).c_str(), p.partition).offset = p.offset;
+  return list;
+}
+
+}  // namespace
+
+std::unique_ptr<KafkaInput> KafkaInput::create(const Properties& properties, std::string& error) {
+  std::unique_ptr<KafkaInput> input(new KafkaInput());
+  input->consumer_ = Consumer::create(properties, *input, error);
+  if (!input->consumer_) return nullptr;
+  return input;
+}
+
+const InputRecord* KafkaInput::poll(int timeout_ms) noexcept {
+  current_ = consumer_->poll(timeout_ms);
+  if (!current_) return nullptr;
+  const rd_kafka_message_t& m = *current_;
+  record_.err = m.err;
+  record_.topic = m.rkt ? rd_kafka_topic_name(m.rkt) : std::string_view();
+  record_.partition = m.partition;
+  record_.offset = m.offset;
+  rd_kafka_timestamp_type_t type{};
+  record_.timestamp = m.err ? -1 : rd_kafka_message_timestamp(&m, &type);
+  record_.key = m.key ? std::string_view(static_cast<const char*>(m.key), m.key_len) : std::string_view();
+  record_.value = m.payload ? std::string_view(static_cast<const char*>(m.payload), m.len) : std::string_view();
+  return &record_;
+}
+
+std::optional<std::string_view> KafkaInput::last_header(std::string_view name) const noexcept {
+  rd_kafka_headers_t* headers = nullptr;
+  if (!current_ || rd_kafka_message_headers(current_.get(), &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
+  const void* value = nullptr;
+  size_t size = 0;
+  for (size_t i = 0;; ++i) {  // header_get_last needs a NUL-terminated name: scan instead
+    const char* header_name = nullptr;
+    const void* v = nullptr;
+    size_t n = 0;
+    if (rd_kafka_header_get_all(headers, i, &header_name, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR) break;
+    if (name == header_name) {
+      value = v;
+      size = n;
+    }
+  }
+  if (!value) return {};
+  return std::string_view(static_cast<const char*>(value), size);
+}
+
+Error KafkaInput::store_offsets(std::span<const TopicPartition> offsets) noexcept {
+  return consumer_->store_offsets(to_list(offsets));
+}
+
+void KafkaInput::pause(std::span<const TopicPartition> partitions) noexcept { consumer_->pause(to_list(partitions)); }
+
+Error KafkaInput::seek(std::span<const TopicPartition> positions, int timeout_ms) noexcept {
+  return consumer_->seek(to_list(positions), timeout_ms);
+}
+
+bool KafkaInput::watermarks(std::string_view topic, int32_t partition, int64_t& low, int64_t& high) noexcept {
+  return rd_kafka_get_watermark_offsets(consumer_->handle(), std::string(topic).c_str(), partition, &low, &high) ==
+             RD_KAFKA_RESP_ERR_NO_ERROR &&
+         high >= 0;
+}
+
+const std::vector<TopicPartition>& KafkaInput::view(const PartitionList& partitions) {
+  scratch_.clear();
+  for (const auto& p : partitions.items()) scratch_.push_back({p.topic, p.partition, p.offset});
+  return scratch_;
+}
+
+void KafkaInput::on_assigned(const PartitionList& partitions) noexcept {
+  if (listener_) listener_->on_assigned(view(partitions));
+}
+
+void KafkaInput::on_revoking(const PartitionList& partitions, bool lost) noexcept {
+  if (listener_) listener_->on_revoking(view(partitions), lost);
+}
+
+std::unique_ptr<KafkaOutput> KafkaOutput::create(const Properties& properties, std::string& error) {
+  std::unique_ptr<KafkaOutput> output(new KafkaOutput());
+  output->producer_ = Producer::create(properties, *output, error);
+  if (!output->producer_) return nullptr;
+  return output;
+}
+
+int KafkaOutput::topic(const std::string& name) {
+  topics_.push_back(producer_->topic(name));
+  names_.push_back(name);
+  return static_cast<int>(topics_.size()) - 1;
+}
+
+Error KafkaOutput::produce(int topic, std::string_view key, std::string_view value, std::span<const Header> headers,
+                           uint64_t tag) noexcept {
+  // The tag is librdkafka's opaque: never dereferenced, handed back in the delivery report.
+  void* opaque = reinterpret_cast<void*>(static_cast<uintptr_t>(tag));  // NOLINT(performance-no-int-to-ptr)
+  return producer_->produce(topics_[static_cast<size_t>(topic)], key, value, headers, opaque);
+}
+
+void KafkaOutput::on_delivery(const rd_kafka_message_t& m) noexcept {
+  if (!listener_) return;
+  Delivery d;
+  d.tag = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(m._private));
+  d.err = m.err;
+  for (size_t i = 0; i < topics_.size(); ++i)
+    if (topics_[i] == m.rkt) d.topic = static_cast<int>(i);
+  d.key = m.key ? std::string_view(static_cast<const char*>(m.key), m.key_len) : std::string_view();
+  d.value = m.payload ? std::string_view(static_cast<const char*>(m.payload), m.len) : std::string_view();
+  rd_kafka_headers_t* headers = nullptr;
+  if (m.err && rd_kafka_message_headers(&m, &headers) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+    size_t n = 0;
+    const char* name = nullptr;
+    const void* value = nullptr;
+    size_t size = 0;
+    while (n < failed_headers_.size() &&
+           rd_kafka_header_get_all(headers, n, &name, &value, &size) == RD_KAFKA_RESP_ERR_NO_ERROR) {
+      failed_headers_[n++] = {name, {static_cast<const char*>(value), size}};
+    }
+    d.headers = std::span(failed_headers_.data(), n);
+  }
+  listener_->on_delivery(d);
+}
+
+TxnStatus KafkaTransactions::send_offsets(std::span<const TopicPartition> offsets, int timeout_ms) noexcept {
+  return producer_.send_offsets_to_transaction(to_list(offsets), consumer_, timeout_ms);
+}
+
+}  // namespace dlr::kafka

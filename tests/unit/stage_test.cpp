@@ -1,0 +1,262 @@
+// The run loop on fakes (tests/support/fake_io.h): offsets, redelivery, backpressure, revokes,
+// exactly-once aborts and the catalogue swap, each without a broker.
+#include <gtest/gtest.h>
+
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+#include <fstream>
+#include <set>
+#include <thread>
+
+#include "dlr/catalog/loader.h"
+#include "fake_io.h"
+#include "stage.h"
+
+using namespace dlr;
+using fakes::FakeInput;
+using fakes::FakeOutput;
+using fakes::FakeTransactions;
+
+namespace {
+
+const FakeInput::Partition kP0{"in", 0};
+
+std::shared_ptr<const catalog::Catalog> shipped() {
+  static auto loaded = catalog::load_catalog(DLR_SOURCE_DIR "/catalog/codes.yaml", DLR_SOURCE_DIR "/catalog/policy.yaml");
+  return loaded.catalog;
+}
+
+// The shipped catalogue with another version (its policy file differs by a comment).
+std::shared_ptr<const catalog::Catalog> shipped_again() {
+  const auto path = std::filesystem::temp_directory_path() / "stage_test_policy.yaml";
+  std::filesystem::copy_file(DLR_SOURCE_DIR "/catalog/policy.yaml", path,
+                             std::filesystem::copy_options::overwrite_existing);
+  std::ofstream(path, std::ios::app) << "\n# another edition\n";
+  return catalog::load_catalog(DLR_SOURCE_DIR "/catalog/codes.yaml", path.string()).catalog;
+}
+
+// A delivered report: routed to enriched and analytics, two records.
+std::string delivered(int n) {
+  return R"({"messageId":"m)" + std::to_string(n) + R"(","status":{"id":5,"groupId":3}})";
+}
+// Retryable (EXPIRED): enriched, retry and analytics, three records.
+std::string expired(int n) {
+  return R"({"messageId":"e)" + std::to_string(n) + R"(","status":{"id":15,"groupId":4}})";
+}
+
+struct Loop {
+  explicit Loop(bool exactly_once = false) {
+    spdlog::set_level(spdlog::level::off);
+    cfg.inputs.push_back({"in", "sms"});
+    cfg.exactly_once = exactly_once;
+    cfg.shutdown_timeout_s = 1;
+    cfg.stats_interval_s = 0;
+    stage = std::make_unique<app::Stage>(cfg, shipped(), metrics, app::StageIo{input, output, &transactions, 100});
+    input.assign({kP0});
+  }
+  void turns(int n = 1) {
+    for (int i = 0; i < n; ++i) stage->turn();
+  }
+  [[nodiscard]] std::optional<int64_t> stored() const { return input.stored(kP0); }
+
+  config::Config cfg;
+  app::Metrics metrics{{"in"}};
+  FakeInput input;
+  FakeOutput output;
+  FakeTransactions transactions;
+  std::unique_ptr<app::Stage> stage;
+};
+
+}  // namespace
+
+TEST(RunLoop, OffsetIsStoredOnlyAfterEveryOutputOfItsMessageIsAcknowledged) {
+  Loop loop;
+  loop.input.append("in", 0, delivered(1));
+  loop.turns();
+  ASSERT_EQ(loop.output.in_flight().size(), 2u);
+  EXPECT_EQ(loop.stored(), std::nullopt);
+  loop.output.acknowledge(1);
+  loop.turns();
+  EXPECT_EQ(loop.stored(), std::nullopt) << "one of two outputs acknowledged";
+  loop.output.acknowledge(1);
+  loop.turns();
+  EXPECT_EQ(loop.stored(), 1);
+}
+
+TEST(RunLoop, OffsetsMoveOnlyContiguously) {
+  Loop loop;
+  for (int i = 0; i < 3; ++i) loop.input.append("in", 0, delivered(i));
+  loop.turns();
+  ASSERT_EQ(loop.output.in_flight().size(), 6u);
+  // Acknowledge the second and third messages' outputs, not the first's.
+  loop.output.fail_next(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT);
+  loop.output.fail_next(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT);
+  loop.output.acknowledge(4);
+  loop.turns();
+  EXPECT_EQ(loop.stored(), std::nullopt) << "offset 0 is not done: nothing after it may be stored";
+  EXPECT_EQ(loop.output.written().size(), 4u);
+}
+
+TEST(RunLoop, FailedDeliveryIsProducedAgainAndHoldsThePartition) {
+  Loop loop;
+  loop.input.append("in", 0, delivered(1));
+  loop.turns();
+  const std::string first = loop.output.in_flight().front().value;
+  loop.output.fail_next(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT);
+  loop.output.acknowledge(1);  // the other record
+  loop.turns();
+  EXPECT_EQ(loop.stored(), std::nullopt);
+  EXPECT_EQ(loop.output.in_flight().size(), 0u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(600));  // the retry's backoff
+  loop.turns();
+  ASSERT_EQ(loop.output.in_flight().size(), 1u) << "the failed record was not produced again";
+  EXPECT_EQ(loop.output.in_flight().front().value, first);
+  EXPECT_EQ(loop.stored(), std::nullopt);
+  loop.output.acknowledge();
+  loop.turns();
+  EXPECT_EQ(loop.stored(), 1);
+  EXPECT_EQ(loop.metrics.produce_retries.load(), 1u);
+}
+
+TEST(RunLoop, FullQueueHoldsConsumptionAndResumes) {
+  Loop loop;
+  for (int i = 0; i < 10; ++i) loop.input.append("in", 0, delivered(i));
+  loop.output.capacity = 3;  // room for one message and a half
+  loop.turns();
+  const int consumed = loop.input.consumed();
+  EXPECT_LE(consumed, 2) << "consumption went on with a full queue";
+  loop.turns(3);
+  EXPECT_EQ(loop.input.consumed(), consumed) << "a held loop takes nothing new";
+  EXPECT_TRUE(loop.metrics.paused.load());
+  loop.output.capacity = 1000;
+  loop.output.auto_acknowledge = true;
+  loop.turns(10);
+  EXPECT_EQ(loop.input.consumed(), 10);
+  EXPECT_FALSE(loop.metrics.paused.load());
+  EXPECT_EQ(loop.output.written().size(), 20u);
+  EXPECT_EQ(loop.stored(), 10);
+}
+
+TEST(RunLoop, RevokeWaitsBoundedForOwedOutputsThenIgnoresLateAcknowledgements) {
+  Loop loop;
+  loop.input.append("in", 0, delivered(1));
+  loop.input.append("in", 0, delivered(2));
+  loop.turns();
+  loop.output.acknowledge(2);  // the first message is done
+  loop.turns();
+  EXPECT_EQ(loop.stored(), 1);
+  loop.input.revoke({kP0});
+  loop.turns();  // the broker does not answer within the flush
+  EXPECT_GT(loop.output.last_flush_timeout_ms(), 0);
+  EXPECT_LE(loop.output.last_flush_timeout_ms(), 10000);
+  EXPECT_EQ(loop.input.committed(kP0), 1) << "what was done is committed on revoke";
+  loop.output.acknowledge();  // the second message's outputs, after the partition left
+  loop.turns();
+  EXPECT_EQ(loop.stored(), 1) << "a late acknowledgement moved a revoked partition";
+  EXPECT_EQ(loop.stage->offsets().in_flight(), 0u);
+}
+
+TEST(RunLoop, RevokeCommitsOutputsAcknowledgedDuringItsFlush) {
+  Loop loop;
+  loop.input.append("in", 0, delivered(1));
+  loop.turns();
+  loop.output.flush_acknowledges = true;
+  loop.input.revoke({kP0});
+  loop.turns();
+  EXPECT_EQ(loop.input.committed(kP0), 1);
+}
+
+TEST(RunLoop, ExactlyOnceAbortsAndRewindsOnAFailedRecord) {
+  Loop loop(true);
+  loop.input.append("in", 0, delivered(1));
+  loop.input.append("in", 0, delivered(2));
+  loop.turns();
+  ASSERT_EQ(loop.transactions.begun, 1);
+  EXPECT_EQ(loop.input.position(kP0), 2);
+  loop.output.fail_next(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT);
+  loop.output.acknowledge();
+  loop.turns();
+  EXPECT_EQ(loop.transactions.aborted, 1);
+  EXPECT_EQ(loop.transactions.committed, 0);
+  EXPECT_EQ(loop.input.seeks(), 1);
+  EXPECT_EQ(loop.input.position(kP0), 0);
+  // Rewound to where the transaction began, and read again in a new one.
+  loop.turns();
+  EXPECT_EQ(loop.input.consumed(), 4);
+  EXPECT_EQ(loop.transactions.begun, 2);
+}
+
+TEST(RunLoop, ExactlyOnceCommitsOutputsWithTheNextOffsets) {
+  Loop loop(true);
+  loop.input.append("in", 0, delivered(1));
+  loop.output.auto_acknowledge = true;
+  loop.turns();
+  std::this_thread::sleep_for(std::chrono::milliseconds(110));  // the transaction period
+  loop.turns();
+  EXPECT_EQ(loop.transactions.committed, 1);
+  ASSERT_EQ(loop.transactions.offsets_sent.size(), 1u);
+  EXPECT_EQ(loop.transactions.offsets_sent[0], (std::pair<std::string, int64_t>{"in", 1}));
+  EXPECT_EQ(loop.stored(), std::nullopt) << "exactly-once stores no offsets outside transactions";
+}
+
+TEST(RunLoop, CatalogueSwapHappensOnlyBetweenMessages) {
+  Loop loop;
+  const auto next = shipped_again();
+  ASSERT_NE(next->version(), shipped()->version());
+  int calls = 0;
+  loop.stage->set_catalog_feed([&]() -> std::shared_ptr<const catalog::Catalog> { return ++calls == 3 ? next : nullptr; });
+  for (int i = 0; i < 20; ++i) loop.input.append("in", 0, "{\"results\":[" + delivered(i) + "," + expired(i) + "]}");
+  loop.output.capacity = 12;  // a few messages a turn, so the swap lands between two of them
+  loop.output.auto_acknowledge = true;
+  loop.turns(30);
+  ASSERT_EQ(loop.output.written().size(), 20u * 5);
+  std::map<std::string, std::set<std::string>> versions;  // per input offset
+  std::vector<std::string> order;
+  for (const auto& r : loop.output.written()) {
+    const std::string source = r.header("dlr-source").value_or("?");
+    if (versions[source].empty()) order.push_back(source);
+    versions[source].insert(r.header("dlr-catalog-version").value_or("?"));
+    EXPECT_NE(r.value.find(*versions[source].begin()), std::string::npos) << "the body names another version";
+  }
+  bool swapped = false;
+  for (const auto& source : order) {
+    ASSERT_EQ(versions[source].size(), 1u) << source << " was processed by two catalogues";
+    const bool is_next = *versions[source].begin() == next->version();
+    EXPECT_FALSE(swapped && !is_next) << "the version went back at " << source;
+    swapped |= is_next;
+  }
+  EXPECT_TRUE(swapped);
+  EXPECT_EQ(loop.metrics.catalog_version(), next->version());
+}
+
+TEST(RunLoop, RetryRecordsCarryTheNextAttempt) {
+  Loop loop;
+  loop.input.append("in", 0, expired(1), "k", {{"dlr-retry-attempt", "2"}});
+  loop.output.auto_acknowledge = true;
+  loop.turns(2);
+  int retries = 0;
+  for (const auto& r : loop.output.written()) {
+    if (loop.output.name(r.topic) != "dlr.retry") continue;
+    ++retries;
+    EXPECT_EQ(r.header("dlr-retry-attempt"), "3");
+    EXPECT_TRUE(r.header("dlr-retry-not-before").has_value());
+  }
+  EXPECT_EQ(retries, 1);
+}
+
+TEST(RunLoop, InvalidInputGoesToTheDeadLetterTopicWithItsSource) {
+  Loop loop;
+  loop.input.append("in", 0, "{\"results\":[", "key-1");
+  loop.output.auto_acknowledge = true;
+  loop.turns(2);
+  ASSERT_EQ(loop.output.written().size(), 1u);
+  const auto& r = loop.output.written()[0];
+  EXPECT_EQ(loop.output.name(r.topic), "dlr.dlq");
+  EXPECT_EQ(r.value, "{\"results\":[");
+  EXPECT_EQ(r.key, "key-1");
+  EXPECT_EQ(r.header("dlr-reason"), "INVALID_JSON");
+  EXPECT_EQ(r.header("dlr-source-topic"), "in");
+  EXPECT_EQ(r.header("dlr-source-offset"), "0");
+  EXPECT_EQ(loop.stored(), 1);
+}
