@@ -1,6 +1,10 @@
 #!/usr/bin/env bash
-# Installs every build, test and run dependency from Debian's packages.
-# Idempotent: packages already present are left as they are.
+# Installs every build, test and run dependency from Debian's packages, plus any packages named as
+# arguments (the fuzzing and lint tools ask for theirs this way).
+#   deploy/setup.sh                 build, test and run dependencies
+#   deploy/setup.sh clang-tidy      the same and clang-tidy
+# Idempotent: packages already present are left as they are. The package lists are refreshed before
+# any install, since a fresh machine may have none.
 set -euo pipefail
 
 packages=(
@@ -9,6 +13,7 @@ packages=(
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-jsonschema python3-yaml python3-confluent-kafka python3-matplotlib python3-venv
   openjdk-17-jre-headless maven kcat curl procps iproute2 openssl
+  "$@"
 )
 
 missing=()

@@ -2,10 +2,7 @@
 # clang-tidy over the project's own sources with the checks in .clang-tidy; fails on any finding.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-command -v clang-tidy >/dev/null || {
-  sudo_cmd=(); [ "$(id -u)" -eq 0 ] || sudo_cmd=(sudo)
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends clang-tidy >/dev/null
-}
+command -v clang-tidy >/dev/null || deploy/setup.sh clang-tidy >/dev/null
 build_dir=${BUILD_DIR:-build}
 [ -f "$build_dir/compile_commands.json" ] || cmake -S . -B "$build_dir" -G Ninja >/dev/null
 files=$(git ls-files 'catalog/*.cpp' 'processor/*.cpp')

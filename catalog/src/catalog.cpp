@@ -123,25 +123,7 @@ std::shared_ptr<const Catalog> Catalog::build(CodesDocument codes, Policy policy
     catalog->entries_.push_back(std::move(compiled));
   }
 
-  // Status codes the catalogue does not list are decided by their group, as the page defines groups.
-  for (int group = 0; group < static_cast<int>(catalog->status_groups_.size()); ++group) {
-    Entry probe;
-    probe.kind = Kind::status;
-    probe.group_id = group;
-    probe.id = -1;
-    Decision decision;
-    if (decide(probe, policy, decision, used)) catalog->status_groups_[group] = std::make_unique<Decision>(decision);
-  }
-  for (const bool permanent : {false, true}) {
-    auto& d = catalog->report_flags_[permanent ? 1 : 0];
-    d = std::make_unique<Decision>();
-    d->outcome = permanent ? Outcome::permanent : Outcome::retryable;
-    d->final = true;
-    d->rule = "report-flag";
-    d->reason = permanent ? "Code unknown to the catalogue: the report flags it permanent."
-                          : "Code unknown to the catalogue: the report flags it temporary.";
-    d->retry = policy.default_retry;
-  }
+  catalog->decide_fallbacks(policy, used);
   catalog->number_decisions();
 
   for (size_t i = 0; i < policy.rules.size(); ++i) {
@@ -151,44 +133,69 @@ std::shared_ptr<const Catalog> Catalog::build(CodesDocument codes, Policy policy
     }
   }
 
-  std::vector<std::pair<uint64_t, Span>> family_items;
-  const auto& entries = catalog->entries_;
-  for (uint32_t i = 0; i < entries.size();) {
-    const Entry& e = entries[i].entry;
-    uint32_t j = i;
-    while (j < entries.size() && entries[j].entry.family == e.family && entries[j].entry.kind == e.kind &&
-           entries[j].entry.id == e.id) {
-      ++j;
-    }
-    family_items.push_back({family_key(e.family, e.kind, e.id), Span{i, j - i}});
-    i = j;
-  }
-  catalog->family_index_.build(family_items);
-
-  catalog->by_code_.resize(entries.size());
-  for (uint32_t i = 0; i < entries.size(); ++i) catalog->by_code_[i] = i;
-  std::stable_sort(catalog->by_code_.begin(), catalog->by_code_.end(), [&](uint32_t a, uint32_t b) {
-    return std::make_pair(entries[a].entry.kind, entries[a].entry.id) <
-           std::make_pair(entries[b].entry.kind, entries[b].entry.id);
-  });
-  std::vector<std::pair<uint64_t, Span>> code_items;
-  for (uint32_t i = 0; i < catalog->by_code_.size();) {
-    const Entry& e = entries[catalog->by_code_[i]].entry;
-    uint32_t j = i;
-    while (j < catalog->by_code_.size() && entries[catalog->by_code_[j]].entry.kind == e.kind &&
-           entries[catalog->by_code_[j]].entry.id == e.id) {
-      ++j;
-    }
-    code_items.push_back({code_key(e.kind, e.id), Span{i, j - i}});
-    i = j;
-  }
-  catalog->code_index_.build(code_items);
+  catalog->build_indexes();
 
   catalog->policy_ = std::move(policy);
   catalog->source_ = std::move(codes.source);
   catalog->version_ = std::move(version);
   if (diagnostics.size() != errors_before) return nullptr;
   return catalog;
+}
+
+void Catalog::decide_fallbacks(const Policy& policy, std::vector<bool>& used) {
+  // Status codes the catalogue does not list are decided by their group, as the page defines groups.
+  for (int group = 0; group < static_cast<int>(status_groups_.size()); ++group) {
+    Entry probe;
+    probe.kind = Kind::status;
+    probe.group_id = group;
+    probe.id = -1;
+    Decision decision;
+    if (decide(probe, policy, decision, used)) status_groups_[group] = std::make_unique<Decision>(decision);
+  }
+  for (const bool permanent : {false, true}) {
+    auto& d = report_flags_[permanent ? 1 : 0];
+    d = std::make_unique<Decision>();
+    d->outcome = permanent ? Outcome::permanent : Outcome::retryable;
+    d->final = true;
+    d->rule = "report-flag";
+    d->reason = permanent ? "Code unknown to the catalogue: the report flags it permanent."
+                          : "Code unknown to the catalogue: the report flags it temporary.";
+    d->retry = policy.default_retry;
+  }
+}
+
+void Catalog::build_indexes() {
+  std::vector<std::pair<uint64_t, Span>> family_items;
+    for (uint32_t i = 0; i < entries_.size();) {
+    const Entry& e = entries_[i].entry;
+    uint32_t j = i;
+    while (j < entries_.size() && entries_[j].entry.family == e.family && entries_[j].entry.kind == e.kind &&
+           entries_[j].entry.id == e.id) {
+      ++j;
+    }
+    family_items.push_back({family_key(e.family, e.kind, e.id), Span{i, j - i}});
+    i = j;
+  }
+  family_index_.build(family_items);
+
+  by_code_.resize(entries_.size());
+  for (uint32_t i = 0; i < entries_.size(); ++i) by_code_[i] = i;
+  std::stable_sort(by_code_.begin(), by_code_.end(), [&](uint32_t a, uint32_t b) {
+    return std::make_pair(entries_[a].entry.kind, entries_[a].entry.id) <
+           std::make_pair(entries_[b].entry.kind, entries_[b].entry.id);
+  });
+  std::vector<std::pair<uint64_t, Span>> code_items;
+  for (uint32_t i = 0; i < by_code_.size();) {
+    const Entry& e = entries_[by_code_[i]].entry;
+    uint32_t j = i;
+    while (j < by_code_.size() && entries_[by_code_[j]].entry.kind == e.kind &&
+           entries_[by_code_[j]].entry.id == e.id) {
+      ++j;
+    }
+    code_items.push_back({code_key(e.kind, e.id), Span{i, j - i}});
+    i = j;
+  }
+  code_index_.build(code_items);
 }
 
 void Catalog::number_decisions() {

@@ -89,6 +89,117 @@ bool load_yaml(std::string_view text, std::string_view file, std::vector<Diagnos
   }
 }
 
+// One entry's fields; reports every problem. False when the entry cannot be used.
+bool read_entry(Checker& check, const YAML::Node& node, Entry& e) {
+  bool ok = true;
+  for (const char* key : {"kind", "family", "id", "name", "description"}) ok &= check.require(node, key, "entry");
+  if (!ok) return false;
+  std::string text;
+  if (check.get(node["kind"], "kind", text) && !parse_kind(text, e.kind)) {
+    check.error(node["kind"], "kind must be status or error, got '" + text + "'");
+    ok = false;
+  }
+  if (check.get(node["family"], "family", text) && !parse_family(text, e.family)) {
+    check.error(node["family"], "unknown family '" + text + "' (known: " + family_names() + ")");
+    ok = false;
+  }
+  ok &= check.get(node["id"], "id", e.id);
+  ok &= check.get(node["name"], "name", e.name);
+  ok &= check.get(node["description"], "description", e.description);
+  ok &= check.get_optional_int(node["group_id"], "group_id", e.group_id);
+  if (node["group_name"]) ok &= check.get(node["group_name"], "group_name", e.group_name);
+  if (node["group_title"]) ok &= check.get(node["group_title"], "group_title", e.group_title);
+  if (node["resolution"]) ok &= check.get(node["resolution"], "resolution", e.resolution);
+  if (node["section"]) ok &= check.get(node["section"], "section", e.section);
+  if (const auto p = node["permanent"]; p && !p.IsNull()) {
+    bool flag = false;
+    if (check.get(p, "permanent", flag)) e.permanent = flag;
+    else ok = false;
+  }
+  if (const auto aliases = node["aliases"]; aliases) {
+    if (!aliases.IsSequence()) {
+      check.error(aliases, "aliases must be a list of names");
+      ok = false;
+    } else {
+      for (const auto& a : aliases) {
+        std::string alias;
+        if (check.get(a, "aliases", alias)) e.aliases.push_back(alias);
+        else ok = false;
+      }
+    }
+  }
+  if (const auto extra = node["extra"]; extra) {
+    if (!extra.IsMap()) {
+      check.error(extra, "extra must be a map of column name to text");
+      ok = false;
+    } else {
+      for (const auto& kv : extra) {
+        Extra x;
+        x.key = kv.first.as<std::string>();
+        if (check.get(kv.second, "extra", x.value)) e.extra.push_back(std::move(x));
+        else ok = false;
+      }
+    }
+  }
+  if (e.name.empty()) {
+    check.error(node["name"], "name must not be empty");
+    ok = false;
+  }
+  return ok;
+}
+
+bool read_retry(Checker& check, const YAML::Node& node, RetryHint& out) {
+  if (!node.IsMap()) {
+    check.error(node, "retry must be a map with not_before_s and max_attempts");
+    return false;
+  }
+  check.reject_unknown_keys(node, {"not_before_s", "max_attempts"}, "retry");
+  bool ok = check.require(node, "not_before_s", "retry") && check.get(node["not_before_s"], "not_before_s", out.not_before_s);
+  ok = check.require(node, "max_attempts", "retry") && check.get(node["max_attempts"], "max_attempts", out.max_attempts) && ok;
+  if (ok && (out.not_before_s < 0 || out.max_attempts < 1)) {
+    check.error(node, "retry needs not_before_s >= 0 and max_attempts >= 1");
+    ok = false;
+  }
+  return ok;
+}
+
+bool read_match(Checker& check, const YAML::Node& match, Rule& rule) {
+  if (!match.IsMap()) {
+    check.error(match, "match must be a map");
+    return false;
+  }
+  bool ok = true;
+  check.reject_unknown_keys(match, {"kind", "family", "group", "id", "name"}, "match");
+  std::string text;
+  if (match["kind"]) {
+    Kind kind{};
+    if (check.get(match["kind"], "kind", text) && parse_kind(text, kind)) rule.kind = kind;
+    else {
+      check.error(match["kind"], "kind must be status or error");
+      ok = false;
+    }
+  }
+  if (match["family"]) {
+    Family family{};
+    if (check.get(match["family"], "family", text) && parse_family(text, family)) rule.family = family;
+    else {
+      check.error(match["family"], "unknown family '" + text + "' (known: " + family_names() + ")");
+      ok = false;
+    }
+  }
+  if (match["group"]) ok &= check.get_optional_int(match["group"], "group", rule.group);
+  if (match["id"]) ok &= check.get_optional_int(match["id"], "id", rule.id);
+  if (match["name"]) {
+    if (check.get(match["name"], "name", text)) rule.code_name = text;
+    else ok = false;
+  }
+  if (match.size() == 0) {
+    check.error(match, "match must name at least one of kind, family, group, id, name");
+    ok = false;
+  }
+  return ok;
+}
+
 }  // namespace
 
 CodesDocument parse_codes(std::string_view yaml, std::string_view file, std::vector<Diagnostic>& diagnostics) {
@@ -125,61 +236,7 @@ CodesDocument parse_codes(std::string_view yaml, std::string_view file, std::vec
     }
     check.reject_unknown_keys(node, known, "an entry");
     Entry e;
-    bool ok = true;
-    for (const char* key : {"kind", "family", "id", "name", "description"}) ok &= check.require(node, key, "entry");
-    if (!ok) continue;
-    std::string text;
-    if (check.get(node["kind"], "kind", text) && !parse_kind(text, e.kind)) {
-      check.error(node["kind"], "kind must be status or error, got '" + text + "'");
-      ok = false;
-    }
-    if (check.get(node["family"], "family", text) && !parse_family(text, e.family)) {
-      check.error(node["family"], "unknown family '" + text + "' (known: " + family_names() + ")");
-      ok = false;
-    }
-    ok &= check.get(node["id"], "id", e.id);
-    ok &= check.get(node["name"], "name", e.name);
-    ok &= check.get(node["description"], "description", e.description);
-    ok &= check.get_optional_int(node["group_id"], "group_id", e.group_id);
-    if (node["group_name"]) ok &= check.get(node["group_name"], "group_name", e.group_name);
-    if (node["group_title"]) ok &= check.get(node["group_title"], "group_title", e.group_title);
-    if (node["resolution"]) ok &= check.get(node["resolution"], "resolution", e.resolution);
-    if (node["section"]) ok &= check.get(node["section"], "section", e.section);
-    if (const auto p = node["permanent"]; p && !p.IsNull()) {
-      bool flag = false;
-      if (check.get(p, "permanent", flag)) e.permanent = flag;
-      else ok = false;
-    }
-    if (const auto aliases = node["aliases"]; aliases) {
-      if (!aliases.IsSequence()) {
-        check.error(aliases, "aliases must be a list of names");
-        ok = false;
-      } else {
-        for (const auto& a : aliases) {
-          std::string alias;
-          if (check.get(a, "aliases", alias)) e.aliases.push_back(alias);
-          else ok = false;
-        }
-      }
-    }
-    if (const auto extra = node["extra"]; extra) {
-      if (!extra.IsMap()) {
-        check.error(extra, "extra must be a map of column name to text");
-        ok = false;
-      } else {
-        for (const auto& kv : extra) {
-          Extra x;
-          x.key = kv.first.as<std::string>();
-          if (check.get(kv.second, "extra", x.value)) e.extra.push_back(std::move(x));
-          else ok = false;
-        }
-      }
-    }
-    if (e.name.empty()) {
-      check.error(node["name"], "name must not be empty");
-      ok = false;
-    }
-    if (!ok) continue;
+    if (!read_entry(check, node, e)) continue;
     const int line = node.Mark().line + 1;
     const auto key = std::make_tuple(static_cast<int>(e.family), static_cast<int>(e.kind), e.group_id.value_or(-1), e.id);
     if (auto [it, inserted] = seen.emplace(key, std::make_pair(line, doc.entries.size())); !inserted) {
@@ -210,24 +267,10 @@ Policy parse_policy(std::string_view yaml, std::string_view file, std::vector<Di
     return policy;
   }
   check.reject_unknown_keys(root, {"defaults", "rules"}, "the policy");
-  auto read_retry = [&](const YAML::Node& node, RetryHint& out) {
-    if (!node.IsMap()) {
-      check.error(node, "retry must be a map with not_before_s and max_attempts");
-      return false;
-    }
-    check.reject_unknown_keys(node, {"not_before_s", "max_attempts"}, "retry");
-    bool ok = check.require(node, "not_before_s", "retry") && check.get(node["not_before_s"], "not_before_s", out.not_before_s);
-    ok = check.require(node, "max_attempts", "retry") && check.get(node["max_attempts"], "max_attempts", out.max_attempts) && ok;
-    if (ok && (out.not_before_s < 0 || out.max_attempts < 1)) {
-      check.error(node, "retry needs not_before_s >= 0 and max_attempts >= 1");
-      ok = false;
-    }
-    return ok;
-  };
   if (const auto defaults = root["defaults"]; defaults) {
     if (defaults.IsMap()) {
       check.reject_unknown_keys(defaults, {"retry"}, "defaults");
-      if (defaults["retry"]) read_retry(defaults["retry"], policy.default_retry);
+      if (defaults["retry"]) read_retry(check, defaults["retry"], policy.default_retry);
     } else {
       check.error(defaults, "defaults must be a map");
     }
@@ -254,44 +297,7 @@ Policy parse_policy(std::string_view yaml, std::string_view file, std::vector<Di
         ok = false;
       }
     }
-    if (check.require(node, "match", "rule")) {
-      const auto match = node["match"];
-      if (!match.IsMap()) {
-        check.error(match, "match must be a map");
-        ok = false;
-      } else {
-        check.reject_unknown_keys(match, {"kind", "family", "group", "id", "name"}, "match");
-        std::string text;
-        if (match["kind"]) {
-          Kind kind{};
-          if (check.get(match["kind"], "kind", text) && parse_kind(text, kind)) rule.kind = kind;
-          else {
-            check.error(match["kind"], "kind must be status or error");
-            ok = false;
-          }
-        }
-        if (match["family"]) {
-          Family family{};
-          if (check.get(match["family"], "family", text) && parse_family(text, family)) rule.family = family;
-          else {
-            check.error(match["family"], "unknown family '" + text + "' (known: " + family_names() + ")");
-            ok = false;
-          }
-        }
-        if (match["group"]) ok &= check.get_optional_int(match["group"], "group", rule.group);
-        if (match["id"]) ok &= check.get_optional_int(match["id"], "id", rule.id);
-        if (match["name"]) {
-          if (check.get(match["name"], "name", text)) rule.code_name = text;
-          else ok = false;
-        }
-        if (match.size() == 0) {
-          check.error(match, "match must name at least one of kind, family, group, id, name");
-          ok = false;
-        }
-      }
-    } else {
-      ok = false;
-    }
+    ok = check.require(node, "match", "rule") && read_match(check, node["match"], rule) && ok;
     if (node["outcome"]) {
       std::string text;
       Outcome outcome{};
@@ -308,7 +314,7 @@ Policy parse_policy(std::string_view yaml, std::string_view file, std::vector<Di
     }
     if (node["retry"]) {
       RetryHint hint;
-      if (read_retry(node["retry"], hint)) rule.retry = hint;
+      if (read_retry(check, node["retry"], hint)) rule.retry = hint;
       else ok = false;
     }
     if (ok) policy.rules.push_back(std::move(rule));

@@ -46,8 +46,13 @@ std::string family_names() {
 
 std::string format(const Diagnostic& d) {
   std::string text = d.file;
-  if (d.line > 0) text += ":" + std::to_string(d.line);
-  return text + ": " + d.message;
+  if (d.line > 0) {
+    text += ':';
+    text += std::to_string(d.line);
+  }
+  text += ": ";
+  text += d.message;
+  return text;
 }
 
 }  // namespace dlr::catalog

@@ -58,60 +58,40 @@ bool read_codes(const std::string& path, CodesDocument& out) {
   return diagnostics.empty();
 }
 
+// One entry as `catalog dump` and `lookup` print it: the catalogue file's own field names.
 void append_entry_json(std::string& out, const CompiledEntry& c) {
   const Entry& e = c.entry;
-  out += "{\"kind\":";
-  json::append_plain(out, to_string(e.kind));
-  out += ",\"family\":";
-  json::append_plain(out, to_string(e.family));
-  out += ",\"group_id\":";
-  if (e.group_id) json::append_int(out, *e.group_id);
-  else out += "null";
-  out += ",\"group_name\":";
-  json::append_string(out, e.group_name);
-  out += ",\"group_title\":";
-  json::append_string(out, e.group_title);
-  out += ",\"id\":";
-  json::append_int(out, e.id);
-  out += ",\"name\":";
-  json::append_string(out, e.name);
-  out += ",\"aliases\":[";
+  out += '{';
+  json::Members members(out);
+  members.plain("kind", to_string(e.kind))
+      .plain("family", to_string(e.family))
+      .optional("group_id", e.group_id)
+      .string("group_name", e.group_name)
+      .string("group_title", e.group_title)
+      .integer("id", e.id)
+      .string("name", e.name);
+  members.key("aliases") += '[';
   for (size_t i = 0; i < e.aliases.size(); ++i) {
     if (i) out += ',';
     json::append_string(out, e.aliases[i]);
   }
-  out += "],\"permanent\":";
-  out += e.permanent ? (*e.permanent ? "true" : "false") : "null";
-  out += ",\"description\":";
-  json::append_string(out, e.description);
-  out += ",\"resolution\":";
-  json::append_string(out, e.resolution);
-  out += ",\"section\":";
-  json::append_string(out, e.section);
-  out += ",\"extra\":{";
-  for (size_t i = 0; i < e.extra.size(); ++i) {
-    if (i) out += ',';
-    json::append_string(out, e.extra[i].key);
-    out += ':';
-    json::append_string(out, e.extra[i].value);
-  }
-  out += "},\"outcome\":";
-  json::append_plain(out, to_string(c.decision.outcome));
-  out += ",\"final\":";
-  json::append_bool(out, c.decision.final);
-  out += ",\"rule\":";
-  json::append_string(out, c.decision.rule);
-  out += ",\"reason\":";
-  json::append_string(out, c.decision.reason);
-  out += ",\"retry\":";
-  if (c.decision.outcome == Outcome::retryable) {
-    out += "{\"not_before_s\":";
-    json::append_int(out, c.decision.retry.not_before_s);
-    out += ",\"max_attempts\":";
-    json::append_int(out, c.decision.retry.max_attempts);
+  out += ']';
+  members.optional("permanent", e.permanent)
+      .string("description", e.description)
+      .string("resolution", e.resolution)
+      .string("section", e.section);
+  members.key("extra") += '{';
+  json::Members extra(out);
+  for (const auto& x : e.extra) extra.string(x.key, x.value);
+  out += '}';
+  const Decision& d = c.decision;
+  members.plain("outcome", to_string(d.outcome)).boolean("final", d.final).string("rule", d.rule).string("reason", d.reason);
+  if (d.outcome == Outcome::retryable) {
+    members.key("retry") += '{';
+    json::Members(out).integer("not_before_s", d.retry.not_before_s).integer("max_attempts", d.retry.max_attempts);
     out += '}';
   } else {
-    out += "null";
+    members.null("retry");
   }
   out += "}\n";
 }

@@ -8,7 +8,6 @@
 
 #include "args.h"
 #include "commands.h"
-#include "dlr/json/writer.h"
 #include "dlr/catalog/loader.h"
 #include "dlr/core/processor.h"
 
@@ -30,7 +29,7 @@ bool g_analytics = false;  // --analytics: print the analytics records instead o
 void emit(core::Processor& processor, std::string_view document, core::Channel channel, const std::string& source,
           core::Result& result, std::string& out, Tally& tally) {
   ++tally.documents;
-  processor.process(document, channel, result);
+  processor.process(document, channel, result, source);
   for (const auto& report : result.reports) {
     const std::string_view json = result.enriched_of(report);
     if (report.verdict == Verdict::skipped) {
@@ -42,10 +41,8 @@ void emit(core::Processor& processor, std::string_view document, core::Channel c
       ++tally.invalid;
       ++tally.reasons[core::to_string(report.reason)];
       if (g_analytics) continue;
-      out.append(json.substr(0, json.size() - 1));  // say where it came from
-      out += ",\"source\":";
-      json::append_string(out, source);
-      out += "}\n";
+      out.append(json);
+      out += '\n';
       continue;
     }
     ++tally.outcomes[static_cast<size_t>(report.outcome)];

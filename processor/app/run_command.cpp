@@ -3,7 +3,6 @@
 
 #include <csignal>
 #include <cstdio>
-#include <thread>
 
 #include <spdlog/spdlog.h>
 
@@ -16,6 +15,8 @@
 #include "metrics.h"
 #include "reloader.h"
 #include "stage_clients.h"
+#include "status_pages.h"
+#include "watchdog.h"
 
 namespace dlr::app {
 namespace {
@@ -88,27 +89,9 @@ int run_command(int argc, char** argv) {
   install_signal_handlers();
   tune_allocator();
   Endpoint endpoint;
-  const int64_t started_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
-                                 std::chrono::steady_clock::now().time_since_epoch()).count();
-  metrics.loop_heartbeat_ms = started_ms;
-  const std::string endpoint_error = endpoint.start(cfg.metrics_address, [&metrics](const std::string& path) {
-    if (path == "/metrics") return EndpointResponse{200, "text/plain; version=0.0.4; charset=utf-8", metrics.render()};
-    if (path == "/healthz") {
-      // Alive: the run loop turned within the last half minute and no fatal error stopped it.
-      const int64_t now = std::chrono::duration_cast<std::chrono::milliseconds>(
-                              std::chrono::steady_clock::now().time_since_epoch()).count();
-      const bool alive = !metrics.fatal && now - metrics.loop_heartbeat_ms.load() < 30000;
-      return EndpointResponse{alive ? 200 : 503, "text/plain; charset=utf-8", alive ? "ok\n" : "run loop stalled or failed\n"};
-    }
-    if (path == "/readyz") {
-      const int partitions = metrics.assigned_partitions.load();
-      const bool ready = metrics.catalog_loaded && partitions > 0 && !metrics.fatal;
-      return EndpointResponse{ready ? 200 : 503, "text/plain; charset=utf-8",
-                              ready ? "ready: " + std::to_string(partitions) + " partition(s), catalogue " + metrics.catalog_version() + "\n"
-                                    : std::string("not ready: no partitions assigned yet\n")};
-    }
-    return EndpointResponse{404, "text/plain; charset=utf-8", "not found: /metrics, /healthz, /readyz\n"};
-  });
+  metrics.loop_heartbeat_ms = steady_now_ms();
+  const std::string endpoint_error = endpoint.start(
+      cfg.metrics_address, [&metrics](const std::string& path) { return status_page(metrics, path, steady_now_ms()); });
   if (!endpoint_error.empty()) {
     spdlog::error("{}", endpoint_error);
     return 2;
@@ -126,26 +109,13 @@ int run_command(int argc, char** argv) {
   reloader.start();
   if (cfg.catalog_watch) spdlog::info("catalogue files watched every {}s; SIGHUP reloads too", cfg.catalog_watch_interval_s);
 
-  // The shutdown is bounded: should draining hang past its timeout (a broker gone for good),
-  // the process ends anyway; nothing unacknowledged was committed, so nothing is lost.
-  std::atomic<bool> finished{false};
-  std::atomic<bool> run_returned{false};
-  std::thread watchdog([&] {
-    while (!g_stop && !run_returned) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    const auto limit = std::chrono::steady_clock::now() + std::chrono::seconds(cfg.shutdown_timeout_s + 15);
-    while (!finished && std::chrono::steady_clock::now() < limit) std::this_thread::sleep_for(std::chrono::milliseconds(100));
-    if (!finished) {
-      spdlog::error("shutdown took longer than {}s; exiting without waiting further", cfg.shutdown_timeout_s + 15);
-      std::_Exit(1);
-    }
-  });
+  ShutdownWatchdog watchdog(g_stop, std::chrono::seconds(cfg.shutdown_timeout_s + 15));
   const int code = stage->run(g_stop);
-  run_returned = true;
+  watchdog.run_returned();
   reloader.stop();
   stage.reset();
   clients.reset();  // the clients' destruction is under the watchdog too
-  finished = true;
-  watchdog.join();
+  watchdog.finished();
   endpoint.stop();
   return code;
 }

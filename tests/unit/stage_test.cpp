@@ -52,7 +52,7 @@ struct Loop {
     cfg.exactly_once = exactly_once;
     cfg.shutdown_timeout_s = 1;
     cfg.stats_interval_s = 0;
-    stage = std::make_unique<app::Stage>(cfg, shipped(), metrics, app::StageIo{input, output, &transactions, 100});
+    stage = std::make_unique<app::Stage>(cfg, shipped(), metrics, app::StageIo{input, output, &transactions, 100, {}});
     input.assign({kP0});
   }
   void turns(int n = 1) {

@@ -140,34 +140,8 @@ class Reader {
   std::vector<Diagnostic>& out_;
 };
 
-}  // namespace
 
-bool is_secret_property(const std::string& key) {
-  return key.find("password") != std::string::npos || key.find("secret") != std::string::npos ||
-         key == "ssl.key.pem" || key == "sasl.oauthbearer.config";
-}
-
-LoadResult parse_config(const std::string& yaml, const std::string& file, const std::string& base_dir) {
-  LoadResult result;
-  Config& c = result.config;
-  YAML::Node root;
-  try {
-    root = YAML::Load(yaml);
-  } catch (const YAML::ParserException& e) {
-    result.diagnostics.push_back({file, e.mark.line + 1, "YAML syntax: " + e.msg});
-    return result;
-  }
-  Reader r(file, result.diagnostics);
-  if (!root.IsMap()) {
-    r.error(root, "the config must be a map");
-    return result;
-  }
-  r.only(root, {"brokers", "group_id", "inputs", "outputs", "routing", "catalog", "processing", "metrics", "logging",
-                "shutdown_timeout_s", "kafka"},
-         "the config");
-  r.string(root["brokers"], "brokers", c.brokers);
-  r.string(root["group_id"], "group_id", c.group_id);
-
+void read_inputs(Reader& r, const YAML::Node& root, Config& c) {
   if (const auto inputs = root["inputs"]; !inputs || !inputs.IsSequence() || inputs.size() == 0) {
     r.error(inputs ? inputs : root, "inputs must be a list of {topic, channel}, at least one");
   } else {
@@ -186,55 +160,35 @@ LoadResult parse_config(const std::string& yaml, const std::string& file, const 
       c.inputs.push_back(input);
     }
   }
+}
 
-  if (const auto outputs = root["outputs"]; outputs && r.map(outputs, "outputs")) {
-    r.only(outputs, {"enriched", "retry", "dead_letter", "analytics"}, "outputs");
-    r.string(outputs["enriched"], "outputs.enriched", c.outputs.enriched);
-    r.string(outputs["retry"], "outputs.retry", c.outputs.retry);
-    r.string(outputs["dead_letter"], "outputs.dead_letter", c.outputs.dead_letter);
-    r.string(outputs["analytics"], "outputs.analytics", c.outputs.analytics);
-  }
-  for (const auto& input : c.inputs) {
-    for (const auto& out : {c.outputs.enriched, c.outputs.retry, c.outputs.dead_letter, c.outputs.analytics}) {
-      if (input.topic == out) r.error(root["inputs"], "topic '" + out + "' is both an input and an output");
+void read_routing(Reader& r, const YAML::Node& routing, Routing& routing_out) {
+  r.only(routing, {"delivered", "pending", "retryable", "permanent", "invalid"}, "routing");
+  for (const Route name : core::all<Route>()) {
+    const auto route = routing[std::string(core::to_string(name))];
+    if (!route) continue;
+    if (!route.IsSequence()) {
+      r.error(route, "routing." + std::string(core::to_string(name)) + " must be a list of destinations");
+      continue;
     }
-  }
-
-  if (const auto routing = root["routing"]; routing && r.map(routing, "routing")) {
-    r.only(routing, {"delivered", "pending", "retryable", "permanent", "invalid"}, "routing");
-    for (const Route name : core::all<Route>()) {
-      const auto route = routing[std::string(core::to_string(name))];
-      if (!route) continue;
-      if (!route.IsSequence()) {
-        r.error(route, "routing." + std::string(core::to_string(name)) + " must be a list of destinations");
+    routing_out.routes[name].clear();
+    for (const auto& d : route) {
+      const auto destination = d.IsScalar() ? core::parse_destination(d.as<std::string>()) : std::nullopt;
+      if (!destination) {
+        r.error(d, "unknown destination (enriched, retry, dead_letter, analytics)");
         continue;
       }
-      c.routing.routes[name].clear();
-      for (const auto& d : route) {
-        const auto destination = d.IsScalar() ? core::parse_destination(d.as<std::string>()) : std::nullopt;
-        if (!destination) {
-          r.error(d, "unknown destination (enriched, retry, dead_letter, analytics)");
-          continue;
-        }
-        c.routing.routes[name].push_back(*destination);
-      }
+      routing_out.routes[name].push_back(*destination);
     }
-    // Invalid input must land somewhere: never dropped.
-    bool invalid_kept = false;
-    for (auto d : c.routing.routes[Route::invalid]) invalid_kept |= d == Destination::dead_letter;
-    if (!invalid_kept) r.error(routing, "routing.invalid must include dead_letter: unprocessable input is never dropped");
   }
+  // Invalid input must land somewhere: never dropped.
+  bool invalid_kept = false;
+  for (auto d : routing_out.routes[Route::invalid]) invalid_kept |= d == Destination::dead_letter;
+  if (!invalid_kept) r.error(routing, "routing.invalid must include dead_letter: unprocessable input is never dropped");
+}
 
-  if (const auto cat = root["catalog"]; cat && r.map(cat, "catalog")) {
-    r.only(cat, {"codes", "policy", "watch", "watch_interval_s"}, "catalog");
-    r.string(cat["codes"], "catalog.codes", c.codes_path);
-    r.string(cat["policy"], "catalog.policy", c.policy_path);
-    r.boolean(cat["watch"], "catalog.watch", c.catalog_watch);
-    r.number(cat["watch_interval_s"], "catalog.watch_interval_s", c.catalog_watch_interval_s, 1, 3600);
-  }
-  c.codes_path = c.codes_path.empty() ? catalog::default_codes_path() : resolve_path(base_dir, c.codes_path);
-  c.policy_path = c.policy_path.empty() ? catalog::default_policy_path() : resolve_path(base_dir, c.policy_path);
-
+// The sections about running the stage rather than what it computes.
+void read_operations(Reader& r, const YAML::Node& root, Config& c, const std::string& base_dir) {
   if (const auto processing = root["processing"]; processing && r.map(processing, "processing")) {
     r.only(processing, {"max_document_bytes", "guarantee"}, "processing");
     r.number(processing["max_document_bytes"], "processing.max_document_bytes", c.max_document_bytes, 64, 64LL << 20);
@@ -263,6 +217,65 @@ LoadResult parse_config(const std::string& yaml, const std::string& file, const 
     r.properties(kafka["consumer"], "kafka.consumer", c.kafka_consumer, c.references, base_dir);
     r.properties(kafka["producer"], "kafka.producer", c.kafka_producer, c.references, base_dir);
   }
+}
+
+
+}  // namespace
+
+bool is_secret_property(const std::string& key) {
+  return key.find("password") != std::string::npos || key.find("secret") != std::string::npos ||
+         key == "ssl.key.pem" || key == "sasl.oauthbearer.config";
+}
+
+LoadResult parse_config(const std::string& yaml, const std::string& file, const std::string& base_dir) {
+  LoadResult result;
+  Config& c = result.config;
+  YAML::Node root;
+  try {
+    root = YAML::Load(yaml);
+  } catch (const YAML::ParserException& e) {
+    result.diagnostics.push_back({file, e.mark.line + 1, "YAML syntax: " + e.msg});
+    return result;
+  }
+  Reader r(file, result.diagnostics);
+  if (!root.IsMap()) {
+    r.error(root, "the config must be a map");
+    return result;
+  }
+  r.only(root, {"brokers", "group_id", "inputs", "outputs", "routing", "catalog", "processing", "metrics", "logging",
+                "shutdown_timeout_s", "kafka"},
+         "the config");
+  r.string(root["brokers"], "brokers", c.brokers);
+  r.string(root["group_id"], "group_id", c.group_id);
+
+  read_inputs(r, root, c);
+
+  if (const auto outputs = root["outputs"]; outputs && r.map(outputs, "outputs")) {
+    r.only(outputs, {"enriched", "retry", "dead_letter", "analytics"}, "outputs");
+    r.string(outputs["enriched"], "outputs.enriched", c.outputs.enriched);
+    r.string(outputs["retry"], "outputs.retry", c.outputs.retry);
+    r.string(outputs["dead_letter"], "outputs.dead_letter", c.outputs.dead_letter);
+    r.string(outputs["analytics"], "outputs.analytics", c.outputs.analytics);
+  }
+  for (const auto& input : c.inputs) {
+    for (const auto& out : {c.outputs.enriched, c.outputs.retry, c.outputs.dead_letter, c.outputs.analytics}) {
+      if (input.topic == out) r.error(root["inputs"], "topic '" + out + "' is both an input and an output");
+    }
+  }
+
+  if (const auto routing = root["routing"]; routing && r.map(routing, "routing")) read_routing(r, routing, c.routing);
+
+  if (const auto cat = root["catalog"]; cat && r.map(cat, "catalog")) {
+    r.only(cat, {"codes", "policy", "watch", "watch_interval_s"}, "catalog");
+    r.string(cat["codes"], "catalog.codes", c.codes_path);
+    r.string(cat["policy"], "catalog.policy", c.policy_path);
+    r.boolean(cat["watch"], "catalog.watch", c.catalog_watch);
+    r.number(cat["watch_interval_s"], "catalog.watch_interval_s", c.catalog_watch_interval_s, 1, 3600);
+  }
+  c.codes_path = c.codes_path.empty() ? catalog::default_codes_path() : resolve_path(base_dir, c.codes_path);
+  c.policy_path = c.policy_path.empty() ? catalog::default_policy_path() : resolve_path(base_dir, c.policy_path);
+
+  read_operations(r, root, c, base_dir);
   return result;
 }
 

@@ -15,12 +15,13 @@ struct Processor::Impl {
 // Turns each report the reader hands over into its Report and records.
 class Processor::Sink final : public ReportSink {
  public:
-  Sink(const Processor& processor, Channel binding, Result& out)
+  Sink(const Processor& processor, Channel binding, Result& out, std::string_view source)
       : reader_(processor.impl_->reader),
         fragments_(processor.impl_->fragments),
         catalog_(*processor.catalog_),
         binding_(binding),
-        out_(out) {}
+        out_(out),
+        source_(source) {}
 
   bool on_report(const ReportFields& f, FieldError error, uint32_t index, std::string_view raw) noexcept override {
     Report report;
@@ -44,7 +45,7 @@ class Processor::Sink final : public ReportSink {
       report.reason = c.reason;
       report.detail = c.detail;
       append_invalid(out_.enriched, {f.has_message_id ? &f.message_id : nullptr, report.verdict == Verdict::skipped,
-                                     c.reason, c.detail, index, -1});
+                                     c.reason, c.detail, index, -1, source_});
     } else {
       report.verdict = Verdict::classified;
       report.decision = c.decision;
@@ -68,7 +69,7 @@ class Processor::Sink final : public ReportSink {
     report.detail = "an element of results is not an object";
     report.raw = Range{reader_.offset_of(raw), static_cast<uint32_t>(raw.size())};
     const size_t start = out_.enriched.size();
-    append_invalid(out_.enriched, {nullptr, false, report.reason, report.detail, index, -1});
+    append_invalid(out_.enriched, {nullptr, false, report.reason, report.detail, index, -1, source_});
     report.enriched = Range{static_cast<uint32_t>(start), static_cast<uint32_t>(out_.enriched.size() - start)};
     out_.reports.push_back(report);
   }
@@ -79,12 +80,13 @@ class Processor::Sink final : public ReportSink {
   const catalog::Catalog& catalog_;
   Channel binding_;
   Result& out_;
+  std::string_view source_;
 };
 
 namespace {
 
 // The whole message is unprocessable: one invalid report covering all of it.
-Reason fail_whole(Result& out, std::string_view message, const DocumentError& error) noexcept {
+Reason fail_whole(Result& out, std::string_view message, const DocumentError& error, std::string_view source) noexcept {
   out.clear();
   out.document_error = error.reason;
   out.document_position = error.position;
@@ -95,7 +97,7 @@ Reason fail_whole(Result& out, std::string_view message, const DocumentError& er
   report.detail = error.detail;
   report.position = error.position;
   report.raw = Range{0, static_cast<uint32_t>(message.size())};
-  append_invalid(out.enriched, {nullptr, false, error.reason, error.detail, -1, error.position});
+  append_invalid(out.enriched, {nullptr, false, error.reason, error.detail, -1, error.position, source});
   report.enriched = Range{0, static_cast<uint32_t>(out.enriched.size())};
   out.reports.push_back(report);
   return error.reason;
@@ -125,11 +127,11 @@ void Processor::set_catalog(std::shared_ptr<const catalog::Catalog> catalog) {
   catalog_ = std::move(catalog);
 }
 
-Reason Processor::process(std::string_view message, Channel binding, Result& out) noexcept {
+Reason Processor::process(std::string_view message, Channel binding, Result& out, std::string_view source) noexcept {
   out.clear();
-  Sink sink(*this, binding, out);
+  Sink sink(*this, binding, out, source);
   if (const DocumentError error = impl_->reader.read(message, sink); error.failed()) {
-    return fail_whole(out, message, error);
+    return fail_whole(out, message, error, source);
   }
   return Reason::none;
 }

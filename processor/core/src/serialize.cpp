@@ -79,39 +79,26 @@ void append_string_or_null(std::string& out, std::string_view text) {
 }  // namespace
 
 void append_entry_members(std::string& out, const catalog::Entry& e) {
-  out += "\"family\":";
-  json::append_plain(out, to_string(e.family));
-  out += ",\"groupId\":";
-  append_int_or_null(out, e.group_id.has_value(), e.group_id.value_or(0));
-  out += ",\"groupName\":";
-  json::append_string(out, e.group_name);
-  out += ",\"name\":";
-  json::append_string(out, e.name);
-  out += ",\"description\":";
-  json::append_string(out, e.description);
-  out += ",\"resolution\":";
-  json::append_string(out, e.resolution);
-  out += ",\"permanent\":";
-  out += e.permanent ? (*e.permanent ? "true" : "false") : "null";
+  json::Members(out)
+      .plain("family", to_string(e.family))
+      .optional("groupId", e.group_id)
+      .string("groupName", e.group_name)
+      .string("name", e.name)
+      .string("description", e.description)
+      .string("resolution", e.resolution)
+      .optional("permanent", e.permanent);
 }
 
 void append_decision_members(std::string& out, const catalog::Decision& d) {
-  out += "\"final\":";
-  json::append_bool(out, d.final);
-  out += ",\"rule\":";
-  json::append_string(out, d.rule);
-  out += ",\"reason\":";
-  json::append_string(out, d.reason);
-  out += ",\"retry\":";
-  if (d.outcome == catalog::Outcome::retryable) {
-    out += "{\"notBeforeSeconds\":";
-    json::append_int(out, d.retry.not_before_s);
-    out += ",\"maxAttempts\":";
-    json::append_int(out, d.retry.max_attempts);
-    out += '}';
-  } else {
-    out += "null";
+  json::Members members(out);
+  members.boolean("final", d.final).string("rule", d.rule).string("reason", d.reason);
+  if (d.outcome != catalog::Outcome::retryable) {
+    members.null("retry");
+    return;
   }
+  members.key("retry") += '{';
+  json::Members(out).integer("notBeforeSeconds", d.retry.not_before_s).integer("maxAttempts", d.retry.max_attempts);
+  out += '}';
 }
 
 void Fragments::build(const catalog::Catalog& catalog) {
@@ -226,6 +213,10 @@ void append_invalid(std::string& out, const InvalidRecord& r) {
   if (r.position >= 0) {
     out += ",\"position\":";
     json::append_int(out, r.position);
+  }
+  if (!r.source.empty()) {
+    out += ",\"source\":";
+    json::append_string(out, r.source);
   }
   out += '}';
 }

@@ -103,6 +103,9 @@ class Catalog {
   };
 
   void number_decisions();  // sets Decision::id and decisions_, once the tables are final
+  // Decisions for codes the catalogue lacks: per status group, and from the report's own flag.
+  void decide_fallbacks(const Policy& policy, std::vector<bool>& used);
+  void build_indexes();  // the (family, kind, id) and (kind, id) lookup tables over entries_
   const CompiledEntry* pick(const Span& span, int group, std::string_view name, bool& group_mismatch) const noexcept;
 
   std::vector<CompiledEntry> entries_;  // sorted by family, kind, id, group

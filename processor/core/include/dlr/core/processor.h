@@ -78,8 +78,9 @@ class Processor {
 
   /// Processes one message (one document). `binding` is the channel of the input it came from
   /// (Channel::unknown when none). Never throws; a bad message or report is an outcome in `out`.
-  /// Returns out.document_error for convenience.
-  Reason process(std::string_view message, Channel binding, Result& out) noexcept;
+  /// Returns out.document_error for convenience. A non-empty `source` is written into every
+  /// invalid record, saying where the message came from (the enrich command names file and line).
+  Reason process(std::string_view message, Channel binding, Result& out, std::string_view source = {}) noexcept;
 
   /// Swaps the catalogue between messages (hot reload); the old one is released when unused.
   void set_catalog(std::shared_ptr<const catalog::Catalog> catalog);
