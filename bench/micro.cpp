@@ -110,7 +110,8 @@ int64_t classify_all(dlr::core::Processor& processor, dlr::core::Result& result)
 void BM_Pipeline(benchmark::State& state) {
   dlr::core::Processor processor(g_catalog);
   dlr::core::Result result;
-  if (classify_all(processor, result) != static_cast<int64_t>(g_corpus.reports)) state.SkipWithError("not every report was classified");
+  if (classify_all(processor, result) != static_cast<int64_t>(g_corpus.reports))
+    state.SkipWithError("not every report was classified");
   if (result.enriched.empty() || result.analytics.empty()) state.SkipWithError("no output records");
   for (auto _ : state) {
     for (const auto& m : g_corpus.messages) {
@@ -129,8 +130,10 @@ struct ClassifyOnly final : dlr::core::ReportSink {
   int64_t refused = 0;
   bool on_report(const dlr::core::ReportFields& fields, dlr::core::FieldError error, uint32_t,
                  std::string_view) noexcept override {
-    if (!error.failed() && dlr::core::classify(fields, dlr::core::Channel::sms, *g_catalog).classified()) ++classified;
-    else ++refused;
+    if (!error.failed() && dlr::core::classify(fields, dlr::core::Channel::sms, *g_catalog).classified())
+      ++classified;
+    else
+      ++refused;
     return true;
   }
   void on_not_object(uint32_t, std::string_view) noexcept override { ++refused; }
@@ -173,14 +176,19 @@ void BM_Lookup(benchmark::State& state) {
   const auto families = dlr::core::families_of(dlr::core::Channel::sms);
   size_t found = 0;
   for (const auto& c : codes) {
-    found += g_catalog->find(dlr::catalog::Kind::status, families, c.status_id, c.status_group, {}).entry != nullptr;
-    found += g_catalog->find(dlr::catalog::Kind::error, families, c.error_id, c.error_group, {}).entry != nullptr;
+    found += g_catalog->find(dlr::catalog::Kind::status, families, c.status_id, c.status_group, {}).entry !=
+             nullptr;
+    found +=
+        g_catalog->find(dlr::catalog::Kind::error, families, c.error_id, c.error_group, {}).entry != nullptr;
   }
-  if (codes.size() != g_corpus.reports || found != 2 * codes.size()) state.SkipWithError("lookups missed codes");
+  if (codes.size() != g_corpus.reports || found != 2 * codes.size())
+    state.SkipWithError("lookups missed codes");
   for (auto _ : state) {
     for (const auto& c : codes) {
-      benchmark::DoNotOptimize(g_catalog->find(dlr::catalog::Kind::status, families, c.status_id, c.status_group, {}));
-      benchmark::DoNotOptimize(g_catalog->find(dlr::catalog::Kind::error, families, c.error_id, c.error_group, {}));
+      benchmark::DoNotOptimize(
+          g_catalog->find(dlr::catalog::Kind::status, families, c.status_id, c.status_group, {}));
+      benchmark::DoNotOptimize(
+          g_catalog->find(dlr::catalog::Kind::error, families, c.error_id, c.error_group, {}));
     }
   }
   state.SetItemsProcessed(static_cast<int64_t>(state.iterations() * codes.size()));
@@ -197,8 +205,10 @@ int main(int argc, char** argv) {
   std::string corpus_path;
   std::vector<char*> rest;
   for (int i = 0; i < argc; ++i) {
-    if (std::strncmp(argv[i], "--corpus=", 9) == 0) corpus_path = argv[i] + 9;
-    else rest.push_back(argv[i]);
+    if (std::strncmp(argv[i], "--corpus=", 9) == 0)
+      corpus_path = argv[i] + 9;
+    else
+      rest.push_back(argv[i]);
   }
   if (corpus_path.empty()) die("--corpus=FILE is required (one message per line; bench/run.sh makes one)");
   std::ifstream in(corpus_path);
@@ -209,15 +219,16 @@ int main(int argc, char** argv) {
     g_corpus.padded.emplace_back(line);
     g_corpus.messages.push_back(std::move(line));
   }
-  auto loaded = dlr::catalog::load_catalog(dlr::catalog::default_codes_path(), dlr::catalog::default_policy_path());
+  auto loaded =
+      dlr::catalog::load_catalog(dlr::catalog::default_codes_path(), dlr::catalog::default_policy_path());
   if (!loaded.catalog) die("the catalogue does not load");
   g_catalog = loaded.catalog;
   ond::parser parser;
   uint64_t checksum = 0;
   for (const auto& m : g_corpus.padded) g_corpus.reports += walk(parser, m, checksum);
   if (g_corpus.reports == 0) die("no reports in " + corpus_path);
-  std::fprintf(stderr, "corpus: %zu messages, %zu reports, %zu bytes\n", g_corpus.messages.size(), g_corpus.reports,
-               g_corpus.bytes);
+  std::fprintf(stderr, "corpus: %zu messages, %zu reports, %zu bytes\n", g_corpus.messages.size(),
+               g_corpus.reports, g_corpus.bytes);
   int count = static_cast<int>(rest.size());
   benchmark::Initialize(&count, rest.data());
   if (benchmark::ReportUnrecognizedArguments(count, rest.data())) return 2;

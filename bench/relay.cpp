@@ -1,6 +1,6 @@
 // The pass-through relay the end-to-end benchmark compares the stage with: the same consumer
-// group, librdkafka settings (dlr/kafka/properties.h) and at-least-once offset handling (stored after every output is
-// acknowledged), but no parsing. Each input is written on as `--fanout` records on average (what
+// group, librdkafka settings (dlr/kafka/properties.h) and at-least-once offset handling (stored after every
+// output is acknowledged), but no parsing. Each input is written on as `--fanout` records on average (what
 // the stage's routing writes per input), the input's bytes cut into that many slices, so the relay
 // writes as many records and the input's bytes once.
 //
@@ -21,7 +21,9 @@
 namespace {
 
 std::atomic<bool> g_stop{false};
-extern "C" void on_signal(int) { g_stop = true; }
+extern "C" void on_signal(int) {
+  g_stop = true;
+}
 
 // The relay's loop over the same seams, offset tracking and client properties as the stage.
 struct Relay final : dlr::kafka::DeliveryListener, dlr::kafka::AssignmentListener {
@@ -57,8 +59,10 @@ int main(int argc, char** argv) {
   std::string config_path;
   double fanout = 1.0;
   for (int i = 1; i + 1 < argc; i += 2) {
-    if (std::strcmp(argv[i], "--config") == 0) config_path = argv[i + 1];
-    else if (std::strcmp(argv[i], "--fanout") == 0) fanout = std::atof(argv[i + 1]);
+    if (std::strcmp(argv[i], "--config") == 0)
+      config_path = argv[i + 1];
+    else if (std::strcmp(argv[i], "--fanout") == 0)
+      fanout = std::atof(argv[i + 1]);
   }
   if (config_path.empty() || fanout <= 0) {
     std::fprintf(stderr, "usage: dlr_relay --config FILE [--fanout F]\n");
@@ -70,14 +74,15 @@ int main(int argc, char** argv) {
     return 2;
   }
   const auto& c = loaded.config;
-  const dlr::kafka::ClientSettings settings{c.brokers, c.group_id, false, c.kafka_common, c.kafka_consumer,
-                                            c.kafka_producer};
+  const dlr::kafka::ClientSettings settings{c.brokers,      c.group_id,       false,
+                                            c.kafka_common, c.kafka_consumer, c.kafka_producer};
   std::vector<std::string> topics;
   for (const auto& in : c.inputs) topics.push_back(in.topic);
   Relay relay(topics);
   std::string error;
   auto producer = dlr::kafka::KafkaOutput::create(dlr::kafka::producer_properties(settings), error);
-  auto consumer = producer ? dlr::kafka::KafkaInput::create(dlr::kafka::consumer_properties(settings), error) : nullptr;
+  auto consumer =
+      producer ? dlr::kafka::KafkaInput::create(dlr::kafka::consumer_properties(settings), error) : nullptr;
   if (!consumer) {
     std::fprintf(stderr, "relay: %s\n", error.c_str());
     return 2;
@@ -96,7 +101,8 @@ int main(int argc, char** argv) {
     producer->poll(0);
     relay.store();
     for (int taken = 0; taken < 1000; ++taken) {
-      const dlr::kafka::InputRecord* m = consumer->poll(taken == 0 ? (producer->queue_length() > 0 ? 5 : 100) : 0);
+      const dlr::kafka::InputRecord* m =
+          consumer->poll(taken == 0 ? (producer->queue_length() > 0 ? 5 : 100) : 0);
       if (!m) break;
       if (m->err) continue;
       owed += fanout;
@@ -110,7 +116,8 @@ int main(int argc, char** argv) {
       for (uint32_t r = 0; r < records; ++r) {
         const size_t from = std::min<size_t>(size, r * slice);
         const std::string_view value = m->value.substr(from, std::min(slice, size - from));
-        while (producer->produce(outputs[written++ % 2], m->key, value, {}, tag) == RD_KAFKA_RESP_ERR__QUEUE_FULL)
+        while (producer->produce(outputs[written++ % 2], m->key, value, {}, tag) ==
+               RD_KAFKA_RESP_ERR__QUEUE_FULL)
           producer->poll(50);  // backpressure: block, as simply as a relay would
       }
     }

@@ -6,18 +6,22 @@
 #include <map>
 #include <set>
 
-
 namespace dlr::catalog {
 namespace {
 
 constexpr uint64_t kEmptyKey = ~0ULL;
 
 uint64_t family_key(Family family, Kind kind, int id) {
-  return (static_cast<uint64_t>(family) << 33) | (static_cast<uint64_t>(kind) << 32) | static_cast<uint32_t>(id);
+  return (static_cast<uint64_t>(family) << 33) | (static_cast<uint64_t>(kind) << 32) |
+         static_cast<uint32_t>(id);
 }
-uint64_t code_key(Kind kind, int id) { return (static_cast<uint64_t>(kind) << 32) | static_cast<uint32_t>(id); }
+uint64_t code_key(Kind kind, int id) {
+  return (static_cast<uint64_t>(kind) << 32) | static_cast<uint32_t>(id);
+}
 
-uint64_t mix(uint64_t key) { return key * 0x9E3779B97F4A7C15ULL; }
+uint64_t mix(uint64_t key) {
+  return key * 0x9E3779B97F4A7C15ULL;
+}
 
 bool iequals(std::string_view a, std::string_view b) {
   return a.size() == b.size() && std::equal(a.begin(), a.end(), b.begin(), [](char x, char y) {
@@ -49,7 +53,8 @@ bool decide(const Entry& entry, const Policy& policy, Decision& out, std::vector
     out.reason = best->reason;
   } else {
     out.rule = "vendor-flag";
-    out.reason = *entry.permanent ? "The vendor flags this error permanent." : "The vendor flags this error temporary.";
+    out.reason = *entry.permanent ? "The vendor flags this error permanent."
+                                  : "The vendor flags this error temporary.";
   }
   out.final = best && best->final ? *best->final : out.outcome != Outcome::pending;
   out.retry = best && best->retry ? *best->retry : policy.default_retry;
@@ -60,11 +65,16 @@ bool decide(const Entry& entry, const Policy& policy, Decision& out, std::vector
 
 std::string_view to_string(MatchKind kind) noexcept {
   switch (kind) {
-    case MatchKind::channel: return "channel";
-    case MatchKind::general: return "general";
-    case MatchKind::unique: return "unique";
-    case MatchKind::ambiguous: return "ambiguous";
-    case MatchKind::unknown: return "unknown";
+    case MatchKind::channel:
+      return "channel";
+    case MatchKind::general:
+      return "general";
+    case MatchKind::unique:
+      return "unique";
+    case MatchKind::ambiguous:
+      return "ambiguous";
+    case MatchKind::unknown:
+      return "unknown";
   }
   return "unknown";
 }
@@ -100,7 +110,8 @@ const Catalog::Span* Catalog::IntIndex::find(uint64_t key) const noexcept {
 }
 
 std::shared_ptr<const Catalog> Catalog::build(CodesDocument codes, Policy policy, std::string version,
-                                              std::vector<Diagnostic>& diagnostics, std::string_view policy_file) {
+                                              std::vector<Diagnostic>& diagnostics,
+                                              std::string_view policy_file) {
   auto catalog = std::shared_ptr<Catalog>(new Catalog());
   const size_t errors_before = diagnostics.size();
   std::vector<bool> used(policy.rules.size(), false);
@@ -115,8 +126,8 @@ std::shared_ptr<const Catalog> Catalog::build(CodesDocument codes, Policy policy
     if (!decide(entry, policy, compiled.decision, used)) {
       diagnostics.push_back({std::string(policy_file), 0,
                              "no outcome for " + std::string(to_string(entry.family)) + " " +
-                                 std::string(to_string(entry.kind)) + " " + std::to_string(entry.id) + " " + entry.name +
-                                 ": the page gives no permanent flag and no rule decides it"});
+                                 std::string(to_string(entry.kind)) + " " + std::to_string(entry.id) + " " +
+                                 entry.name + ": the page gives no permanent flag and no rule decides it"});
       continue;
     }
     compiled.entry = std::move(entry);
@@ -128,8 +139,9 @@ std::shared_ptr<const Catalog> Catalog::build(CodesDocument codes, Policy policy
 
   for (size_t i = 0; i < policy.rules.size(); ++i) {
     if (!used[i]) {
-      diagnostics.push_back({std::string(policy_file), policy.rules[i].line,
-                             "rule '" + policy.rules[i].name + "' decides no catalogue entry or status group (a typo?)"});
+      diagnostics.push_back(
+          {std::string(policy_file), policy.rules[i].line,
+           "rule '" + policy.rules[i].name + "' decides no catalogue entry or status group (a typo?)"});
     }
   }
 
@@ -166,7 +178,7 @@ void Catalog::decide_fallbacks(const Policy& policy, std::vector<bool>& used) {
 
 void Catalog::build_indexes() {
   std::vector<std::pair<uint64_t, Span>> family_items;
-    for (uint32_t i = 0; i < entries_.size();) {
+  for (uint32_t i = 0; i < entries_.size();) {
     const Entry& e = entries_[i].entry;
     uint32_t j = i;
     while (j < entries_.size() && entries_[j].entry.family == e.family && entries_[j].entry.kind == e.kind &&
@@ -228,7 +240,7 @@ const CompiledEntry* Catalog::pick(const Span& span, int group, std::string_view
 }
 
 Match Catalog::find(Kind kind, std::span<const Family> families, int id, int group,
-                     std::string_view name) const noexcept {
+                    std::string_view name) const noexcept {
   Match match;
   for (Family family : families) {
     if (const Span* span = family_index_.find(family_key(family, kind, id))) {

@@ -1,5 +1,4 @@
 #include "dlr/catalog/importer.h"
-#include "text.h"
 
 #include <algorithm>
 #include <array>
@@ -9,6 +8,7 @@
 #include <optional>
 #include <tuple>
 
+#include "text.h"
 
 namespace dlr::catalog {
 namespace {
@@ -120,7 +120,8 @@ class PageImporter {
     line_no_ = line_no;
     if (!starts_with(line, "|")) in_table_ = false;
     if (starts_with(line, "# ")) {
-      if (result_.document.source.title.empty()) result_.document.source.title = std::string(trim(line.substr(2)));
+      if (result_.document.source.title.empty())
+        result_.document.source.title = std::string(trim(line.substr(2)));
     } else if (starts_with(line, "## ")) {
       section_heading(trim(line.substr(3)));
     } else if (starts_with(line, "### ")) {
@@ -131,7 +132,8 @@ class PageImporter {
       if (!in_table_) {
         in_table_ = true;
         header_row(line);
-      } else if (!is_separator_row(line) && section_) {  // a table outside any family is reported at its header
+      } else if (!is_separator_row(line) &&
+                 section_) {  // a table outside any family is reported at its header
         data_row(line);
       }
     }
@@ -181,27 +183,36 @@ class PageImporter {
     columns_.clear();
     extra_keys_.clear();
     if (!section_) {
-      diag("a code table under section '" + section_title_ + "', which the importer does not map to a product family");
+      diag("a code table under section '" + section_title_ +
+           "', which the importer does not map to a product family");
     }
     for (auto cell : split_row(line)) {
       const std::string name = lower(cell);
       Column column = Column::extra;
-      if (name == "id") column = Column::id;
-      else if (name == "permanent") column = Column::permanent;
-      else if (name == "status" || name == "error" || name == "name" || name == "value") column = Column::name;
-      else if (name == "description") column = Column::description;
+      if (name == "id")
+        column = Column::id;
+      else if (name == "permanent")
+        column = Column::permanent;
+      else if (name == "status" || name == "error" || name == "name" || name == "value")
+        column = Column::name;
+      else if (name == "description")
+        column = Column::description;
       columns_.push_back(column);
       extra_keys_.push_back(column == Column::extra ? snake_case(cell) : std::string());
     }
-    const auto has = [&](Column c) { return std::find(columns_.begin(), columns_.end(), c) != columns_.end(); };
-    if (!has(Column::id) || !has(Column::name)) diag("table header has no ID or name column: '" + std::string(line) + "'");
+    const auto has = [&](Column c) {
+      return std::find(columns_.begin(), columns_.end(), c) != columns_.end();
+    };
+    if (!has(Column::id) || !has(Column::name))
+      diag("table header has no ID or name column: '" + std::string(line) + "'");
   }
 
   void data_row(std::string_view line) {
     ++result_.table_rows;
     const auto cells = split_row(line);
     if (cells.size() != columns_.size()) {
-      diag("row has " + std::to_string(cells.size()) + " cells, header has " + std::to_string(columns_.size()));
+      diag("row has " + std::to_string(cells.size()) + " cells, header has " +
+           std::to_string(columns_.size()));
       return;
     }
     Entry entry;
@@ -212,7 +223,8 @@ class PageImporter {
     entry.group_name = canonical_group_name(group_title_);
     entry.section = anchor_;
     bool ok = true;
-    for (size_t c = 0; c < cells.size(); ++c) ok = read_cell(columns_[c], extra_keys_[c], cells[c], entry) && ok;
+    for (size_t c = 0; c < cells.size(); ++c)
+      ok = read_cell(columns_[c], extra_keys_[c], cells[c], entry) && ok;
     if (!ok) return;
     if (entry.name.empty()) {
       diag("row has an empty name");
@@ -237,7 +249,9 @@ class PageImporter {
         }
         diag("permanent flag must be true or false, got '" + std::string(cell) + "'");
         return false;
-      case Column::name: entry.name = strip_markup(cell); return true;
+      case Column::name:
+        entry.name = strip_markup(cell);
+        return true;
       case Column::description: {
         // The page separates the description from what to do about it with a blank line.
         const size_t split = cell.find("<br/><br/>");
@@ -245,7 +259,9 @@ class PageImporter {
         if (split != std::string_view::npos) entry.resolution = strip_markup(cell.substr(split + 10));
         return true;
       }
-      case Column::extra: entry.extra.push_back({extra_key, strip_markup(cell)}); return true;
+      case Column::extra:
+        entry.extra.push_back({extra_key, strip_markup(cell)});
+        return true;
     }
     return true;
   }
@@ -263,8 +279,9 @@ class PageImporter {
     }
     const Entry& first = entries[it->second.first];
     if (first.section != entry.section || first.group_title != entry.group_title) {
-      diag("duplicate code " + std::string(to_string(entry.kind)) + " " + std::to_string(entry.id) + " in family " +
-           std::string(to_string(entry.family)) + " (first at line " + std::to_string(it->second.second) + ")");
+      diag("duplicate code " + std::string(to_string(entry.kind)) + " " + std::to_string(entry.id) +
+           " in family " + std::string(to_string(entry.family)) + " (first at line " +
+           std::to_string(it->second.second) + ")");
       return;
     }
     // Both rows stay entries, each naming the other, so either name finds the code and its own text.

@@ -70,9 +70,12 @@ class Checker {
  private:
   template <typename T>
   static const char* type_name() {
-    if constexpr (std::is_same_v<T, int>) return "an integer";
-    else if constexpr (std::is_same_v<T, bool>) return "true or false";
-    else return "a string";
+    if constexpr (std::is_same_v<T, int>)
+      return "an integer";
+    else if constexpr (std::is_same_v<T, bool>)
+      return "true or false";
+    else
+      return "a string";
   }
   std::string file_;
   std::vector<Diagnostic>& out_;
@@ -92,7 +95,8 @@ bool load_yaml(std::string_view text, std::string_view file, std::vector<Diagnos
 // One entry's fields; reports every problem. False when the entry cannot be used.
 bool read_entry(Checker& check, const YAML::Node& node, Entry& e) {
   bool ok = true;
-  for (const char* key : {"kind", "family", "id", "name", "description"}) ok &= check.require(node, key, "entry");
+  for (const char* key : {"kind", "family", "id", "name", "description"})
+    ok &= check.require(node, key, "entry");
   if (!ok) return false;
   std::string text;
   if (check.get(node["kind"], "kind", text) && !parse_kind(text, e.kind)) {
@@ -113,8 +117,10 @@ bool read_entry(Checker& check, const YAML::Node& node, Entry& e) {
   if (node["section"]) ok &= check.get(node["section"], "section", e.section);
   if (const auto p = node["permanent"]; p && !p.IsNull()) {
     bool flag = false;
-    if (check.get(p, "permanent", flag)) e.permanent = flag;
-    else ok = false;
+    if (check.get(p, "permanent", flag))
+      e.permanent = flag;
+    else
+      ok = false;
   }
   if (const auto aliases = node["aliases"]; aliases) {
     if (!aliases.IsSequence()) {
@@ -123,8 +129,10 @@ bool read_entry(Checker& check, const YAML::Node& node, Entry& e) {
     } else {
       for (const auto& a : aliases) {
         std::string alias;
-        if (check.get(a, "aliases", alias)) e.aliases.push_back(alias);
-        else ok = false;
+        if (check.get(a, "aliases", alias))
+          e.aliases.push_back(alias);
+        else
+          ok = false;
       }
     }
   }
@@ -136,8 +144,10 @@ bool read_entry(Checker& check, const YAML::Node& node, Entry& e) {
       for (const auto& kv : extra) {
         Extra x;
         x.key = kv.first.as<std::string>();
-        if (check.get(kv.second, "extra", x.value)) e.extra.push_back(std::move(x));
-        else ok = false;
+        if (check.get(kv.second, "extra", x.value))
+          e.extra.push_back(std::move(x));
+        else
+          ok = false;
       }
     }
   }
@@ -154,8 +164,10 @@ bool read_retry(Checker& check, const YAML::Node& node, RetryHint& out) {
     return false;
   }
   check.reject_unknown_keys(node, {"not_before_s", "max_attempts"}, "retry");
-  bool ok = check.require(node, "not_before_s", "retry") && check.get(node["not_before_s"], "not_before_s", out.not_before_s);
-  ok = check.require(node, "max_attempts", "retry") && check.get(node["max_attempts"], "max_attempts", out.max_attempts) && ok;
+  bool ok = check.require(node, "not_before_s", "retry") &&
+            check.get(node["not_before_s"], "not_before_s", out.not_before_s);
+  ok = check.require(node, "max_attempts", "retry") &&
+       check.get(node["max_attempts"], "max_attempts", out.max_attempts) && ok;
   if (ok && (out.not_before_s < 0 || out.max_attempts < 1)) {
     check.error(node, "retry needs not_before_s >= 0 and max_attempts >= 1");
     ok = false;
@@ -173,7 +185,8 @@ bool read_match(Checker& check, const YAML::Node& match, Rule& rule) {
   std::string text;
   if (match["kind"]) {
     Kind kind{};
-    if (check.get(match["kind"], "kind", text) && parse_kind(text, kind)) rule.kind = kind;
+    if (check.get(match["kind"], "kind", text) && parse_kind(text, kind))
+      rule.kind = kind;
     else {
       check.error(match["kind"], "kind must be status or error");
       ok = false;
@@ -181,7 +194,8 @@ bool read_match(Checker& check, const YAML::Node& match, Rule& rule) {
   }
   if (match["family"]) {
     Family family{};
-    if (check.get(match["family"], "family", text) && parse_family(text, family)) rule.family = family;
+    if (check.get(match["family"], "family", text) && parse_family(text, family))
+      rule.family = family;
     else {
       check.error(match["family"], "unknown family '" + text + "' (known: " + family_names() + ")");
       ok = false;
@@ -190,8 +204,10 @@ bool read_match(Checker& check, const YAML::Node& match, Rule& rule) {
   if (match["group"]) ok &= check.get_optional_int(match["group"], "group", rule.group);
   if (match["id"]) ok &= check.get_optional_int(match["id"], "id", rule.id);
   if (match["name"]) {
-    if (check.get(match["name"], "name", text)) rule.code_name = text;
-    else ok = false;
+    if (check.get(match["name"], "name", text))
+      rule.code_name = text;
+    else
+      ok = false;
   }
   if (match.size() == 0) {
     check.error(match, "match must name at least one of kind, family, group, id, name");
@@ -202,7 +218,8 @@ bool read_match(Checker& check, const YAML::Node& match, Rule& rule) {
 
 }  // namespace
 
-CodesDocument parse_codes(std::string_view yaml, std::string_view file, std::vector<Diagnostic>& diagnostics) {
+CodesDocument parse_codes(std::string_view yaml, std::string_view file,
+                          std::vector<Diagnostic>& diagnostics) {
   CodesDocument doc;
   YAML::Node root;
   if (!load_yaml(yaml, file, diagnostics, root)) return doc;
@@ -225,9 +242,9 @@ CodesDocument parse_codes(std::string_view yaml, std::string_view file, std::vec
     check.error(root, "'entries' must be a list");
     return doc;
   }
-  const std::set<std::string> known = {"kind",     "family",      "group_id",    "group_name", "group_title",
-                                       "id",       "name",        "aliases",     "permanent",  "description",
-                                       "resolution", "section",   "extra"};
+  const std::set<std::string> known = {"kind",       "family",  "group_id", "group_name", "group_title",
+                                       "id",         "name",    "aliases",  "permanent",  "description",
+                                       "resolution", "section", "extra"};
   std::map<std::tuple<int, int, int, int>, std::pair<int, size_t>> seen;
   for (const auto& node : entries) {
     if (!node.IsMap()) {
@@ -238,12 +255,14 @@ CodesDocument parse_codes(std::string_view yaml, std::string_view file, std::vec
     Entry e;
     if (!read_entry(check, node, e)) continue;
     const int line = node.Mark().line + 1;
-    const auto key = std::make_tuple(static_cast<int>(e.family), static_cast<int>(e.kind), e.group_id.value_or(-1), e.id);
+    const auto key =
+        std::make_tuple(static_cast<int>(e.family), static_cast<int>(e.kind), e.group_id.value_or(-1), e.id);
     if (auto [it, inserted] = seen.emplace(key, std::make_pair(line, doc.entries.size())); !inserted) {
       // Allowed only for a code the page lists under two names: each entry names the other.
       const Entry& other = doc.entries[it->second.second];
-      const bool aliased = std::find(e.aliases.begin(), e.aliases.end(), other.name) != e.aliases.end() &&
-                           std::find(other.aliases.begin(), other.aliases.end(), e.name) != other.aliases.end();
+      const bool aliased =
+          std::find(e.aliases.begin(), e.aliases.end(), other.name) != e.aliases.end() &&
+          std::find(other.aliases.begin(), other.aliases.end(), e.name) != other.aliases.end();
       if (!aliased) {
         check.error(line, "duplicate entry: " + std::string(to_string(e.family)) + " " +
                               std::string(to_string(e.kind)) + " " + std::to_string(e.id) +
@@ -293,7 +312,8 @@ Policy parse_policy(std::string_view yaml, std::string_view file, std::vector<Di
     ok = check.require(node, "reason", "rule") && check.get(node["reason"], "reason", rule.reason) && ok;
     if (ok) {
       if (auto [it, inserted] = names.emplace(rule.name, rule.line); !inserted) {
-        check.error(node, "duplicate rule name '" + rule.name + "' (first at line " + std::to_string(it->second) + ")");
+        check.error(node, "duplicate rule name '" + rule.name + "' (first at line " +
+                              std::to_string(it->second) + ")");
         ok = false;
       }
     }
@@ -301,7 +321,8 @@ Policy parse_policy(std::string_view yaml, std::string_view file, std::vector<Di
     if (node["outcome"]) {
       std::string text;
       Outcome outcome{};
-      if (check.get(node["outcome"], "outcome", text) && parse_outcome(text, outcome)) rule.outcome = outcome;
+      if (check.get(node["outcome"], "outcome", text) && parse_outcome(text, outcome))
+        rule.outcome = outcome;
       else {
         check.error(node["outcome"], "outcome must be delivered, pending, retryable or permanent");
         ok = false;
@@ -309,13 +330,17 @@ Policy parse_policy(std::string_view yaml, std::string_view file, std::vector<Di
     }
     if (node["final"]) {
       bool final = false;
-      if (check.get(node["final"], "final", final)) rule.final = final;
-      else ok = false;
+      if (check.get(node["final"], "final", final))
+        rule.final = final;
+      else
+        ok = false;
     }
     if (node["retry"]) {
       RetryHint hint;
-      if (read_retry(check, node["retry"], hint)) rule.retry = hint;
-      else ok = false;
+      if (read_retry(check, node["retry"], hint))
+        rule.retry = hint;
+      else
+        ok = false;
     }
     if (ok) policy.rules.push_back(std::move(rule));
   }
@@ -348,8 +373,8 @@ Loaded load_catalog(const std::string& codes_path, const std::string& policy_pat
     const uint64_t hash = content_hash(policy_text, content_hash(codes_text));
     std::snprintf(hex, sizeof hex, "%016llx", static_cast<unsigned long long>(hash));
     std::string version = codes.source.date + "+" + std::string(hex, 12);
-    loaded.catalog = Catalog::build(std::move(codes), std::move(policy), std::move(version), loaded.diagnostics,
-                                    policy_path);
+    loaded.catalog = Catalog::build(std::move(codes), std::move(policy), std::move(version),
+                                    loaded.diagnostics, policy_path);
   } catch (const std::exception& e) {  // a yaml-cpp surprise must still end as a diagnostic
     loaded.diagnostics.push_back({codes_path, 0, std::string("unexpected error: ") + e.what()});
     loaded.catalog.reset();

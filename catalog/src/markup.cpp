@@ -11,7 +11,6 @@ namespace {
 using text::starts_with;
 using text::trim;
 
-
 std::string rewrite_tags(std::string_view in) {
   std::string out;
   out.reserve(in.size());
@@ -81,7 +80,9 @@ std::string rewrite_links(std::string_view in) {
   return out;
 }
 
-bool is_word_char(char c) { return std::isalnum(static_cast<unsigned char>(c)) || c == '_'; }
+bool is_word_char(char c) {
+  return std::isalnum(static_cast<unsigned char>(c)) || c == '_';
+}
 
 // Drops emphasis marks: "**x**", "`x`" and "_x_" (only at word boundaries, so EC_CODE_NAMES survive).
 std::string drop_emphasis(std::string_view in) {
@@ -95,7 +96,8 @@ std::string drop_emphasis(std::string_view in) {
       continue;
     }
     if (c == '_') {
-      const bool opens = (i == 0 || !is_word_char(in[i - 1])) && i + 1 < in.size() && !std::isspace(static_cast<unsigned char>(in[i + 1]));
+      const bool opens = (i == 0 || !is_word_char(in[i - 1])) && i + 1 < in.size() &&
+                         !std::isspace(static_cast<unsigned char>(in[i + 1]));
       const bool closes = i > 0 && !std::isspace(static_cast<unsigned char>(in[i - 1])) &&
                           (i + 1 == in.size() || !is_word_char(in[i + 1]));
       if (opens || closes) continue;

@@ -5,13 +5,17 @@
 namespace dlr::catalog {
 namespace {
 constexpr std::array<std::string_view, kFamilyCount> kFamilyNames = {
-    "general", "voice", "voice-webrtc", "voice-deprecated", "mms",     "email",      "push",
-    "chat",    "mobile-identity", "dlt", "live-chat", "moments", "people-api"};
+    "general", "voice",           "voice-webrtc", "voice-deprecated", "mms",     "email",     "push",
+    "chat",    "mobile-identity", "dlt",          "live-chat",        "moments", "people-api"};
 }
 
-std::string_view to_string(Kind kind) noexcept { return kind == Kind::status ? "status" : "error"; }
+std::string_view to_string(Kind kind) noexcept {
+  return kind == Kind::status ? "status" : "error";
+}
 
-std::string_view to_string(Family family) noexcept { return kFamilyNames[static_cast<size_t>(family)]; }
+std::string_view to_string(Family family) noexcept {
+  return kFamilyNames[static_cast<size_t>(family)];
+}
 
 bool parse_kind(std::string_view text, Kind& out) noexcept {
   if (text == "status") {

@@ -6,10 +6,14 @@ namespace dlr::catalog {
 
 std::string_view to_string(Outcome outcome) noexcept {
   switch (outcome) {
-    case Outcome::delivered: return "delivered";
-    case Outcome::pending: return "pending";
-    case Outcome::retryable: return "retryable";
-    case Outcome::permanent: return "permanent";
+    case Outcome::delivered:
+      return "delivered";
+    case Outcome::pending:
+      return "pending";
+    case Outcome::retryable:
+      return "retryable";
+    case Outcome::permanent:
+      return "permanent";
   }
   return "pending";
 }

@@ -4,7 +4,8 @@
 
 namespace dlr::app {
 
-Args::Args(int argc, char** argv, int first, const std::set<std::string>& with_value, const std::set<std::string>& switches) {
+Args::Args(int argc, char** argv, int first, const std::set<std::string>& with_value,
+           const std::set<std::string>& switches) {
   for (int i = first; i < argc; ++i) {
     std::string arg = argv[i];
     if (arg.rfind("--", 0) != 0 || arg == "--") {

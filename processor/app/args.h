@@ -12,7 +12,8 @@ namespace dlr::app {
 class Args {
  public:
   /// `with_value` lists options that take a value, `switches` those that do not.
-  Args(int argc, char** argv, int first, const std::set<std::string>& with_value, const std::set<std::string>& switches);
+  Args(int argc, char** argv, int first, const std::set<std::string>& with_value,
+       const std::set<std::string>& switches);
 
   [[nodiscard]] bool ok() const { return error_.empty(); }
   [[nodiscard]] const std::string& error() const { return error_; }

@@ -10,8 +10,8 @@
 #include "args.h"
 #include "commands.h"
 #include "dlr/catalog/importer.h"
-#include "dlr/json/writer.h"
 #include "dlr/catalog/loader.h"
+#include "dlr/json/writer.h"
 
 namespace dlr::app {
 namespace {
@@ -37,7 +37,9 @@ std::string base_name(const std::string& path) {
   return slash == std::string::npos ? path : path.substr(slash + 1);
 }
 
-bool is_page(const std::string& path) { return path.size() > 3 && path.substr(path.size() - 3) == ".md"; }
+bool is_page(const std::string& path) {
+  return path.size() > 3 && path.substr(path.size() - 3) == ".md";
+}
 
 // Reads either a codes YAML or a vendor page (imported on the fly).
 bool read_codes(const std::string& path, CodesDocument& out) {
@@ -85,10 +87,15 @@ void append_entry_json(std::string& out, const CompiledEntry& c) {
   for (const auto& x : e.extra) extra.string(x.key, x.value);
   out += '}';
   const Decision& d = c.decision;
-  members.plain("outcome", to_string(d.outcome)).boolean("final", d.final).string("rule", d.rule).string("reason", d.reason);
+  members.plain("outcome", to_string(d.outcome))
+      .boolean("final", d.final)
+      .string("rule", d.rule)
+      .string("reason", d.reason);
   if (d.outcome == Outcome::retryable) {
     members.key("retry") += '{';
-    json::Members(out).integer("not_before_s", d.retry.not_before_s).integer("max_attempts", d.retry.max_attempts);
+    json::Members(out)
+        .integer("not_before_s", d.retry.not_before_s)
+        .integer("max_attempts", d.retry.max_attempts);
     out += '}';
   } else {
     members.null("retry");
@@ -195,8 +202,8 @@ int diff_command(const Args& args) {
       if (before == after) continue;
       if (first) std::printf("~ %s\n", label(*e).c_str());
       first = false;
-      std::printf("    %s: %s\n    %*s-> %s\n", field, before.c_str(), static_cast<int>(std::string(field).size()),
-                  "", after.c_str());
+      std::printf("    %s: %s\n    %*s-> %s\n", field, before.c_str(),
+                  static_cast<int>(std::string(field).size()), "", after.c_str());
     }
     if (!first) ++changed;
   }
@@ -229,8 +236,10 @@ int lookup_command(const Args& args) {
     id = number;
   }
   for (const auto& positional : args.positionals()) {  // `lookup 27` or `lookup EC_ABSENT_SUBSCRIBER`
-    if (parse_int(positional, number)) id = number;
-    else name = positional;
+    if (parse_int(positional, number))
+      id = number;
+    else
+      name = positional;
   }
   if (auto v = args.get("group")) {
     if (!parse_int(*v, number)) {
@@ -250,14 +259,16 @@ int lookup_command(const Args& args) {
   if (auto v = args.get("family")) {
     Family f{};
     if (!parse_family(*v, f)) {
-      std::fprintf(stderr, "dlr-enricher: unknown family '%s' (known: %s)\n", v->c_str(), family_names().c_str());
+      std::fprintf(stderr, "dlr-enricher: unknown family '%s' (known: %s)\n", v->c_str(),
+                   family_names().c_str());
       return 2;
     }
     family = f;
   }
   if (!id && !name) {
-    std::fprintf(stderr,
-                 "usage: dlr-enricher catalog lookup [--kind K] [--family F] [--group G] (--id N | --name NAME)\n");
+    std::fprintf(
+        stderr,
+        "usage: dlr-enricher catalog lookup [--kind K] [--family F] [--group G] (--id N | --name NAME)\n");
     return 2;
   }
   std::vector<const CompiledEntry*> candidates;
@@ -305,7 +316,8 @@ int check_command(const Args& args) {
 
 int catalog_command(int argc, char** argv) {
   const std::string sub = argc > 2 ? argv[2] : "";
-  Args args(argc, argv, 3, {"codes", "policy", "date", "output", "kind", "family", "group", "id", "name"}, {});
+  Args args(argc, argv, 3, {"codes", "policy", "date", "output", "kind", "family", "group", "id", "name"},
+            {});
   if (!args.ok()) {
     std::fprintf(stderr, "dlr-enricher catalog: %s\n", args.error().c_str());
     return 2;

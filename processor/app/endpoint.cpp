@@ -16,11 +16,16 @@ namespace {
 
 const char* status_text(int status) {
   switch (status) {
-    case 200: return "OK";
-    case 404: return "Not Found";
-    case 405: return "Method Not Allowed";
-    case 503: return "Service Unavailable";
-    default: return "Error";
+    case 200:
+      return "OK";
+    case 404:
+      return "Not Found";
+    case 405:
+      return "Method Not Allowed";
+    case 503:
+      return "Service Unavailable";
+    default:
+      return "Error";
   }
 }
 
@@ -96,7 +101,8 @@ void Endpoint::serve() {
       const size_t sp1 = request.find(' ');
       const size_t sp2 = sp1 == std::string_view::npos ? sp1 : request.find(' ', sp1 + 1);
       const std::string_view method = request.substr(0, sp1);
-      std::string path(sp2 == std::string_view::npos ? std::string_view() : request.substr(sp1 + 1, sp2 - sp1 - 1));
+      std::string path(sp2 == std::string_view::npos ? std::string_view()
+                                                     : request.substr(sp1 + 1, sp2 - sp1 - 1));
       if (const size_t q = path.find('?'); q != std::string::npos) path.resize(q);
       if (method != "GET" && method != "HEAD") {
         response = {405, "text/plain; charset=utf-8", "only GET\n"};
@@ -105,7 +111,8 @@ void Endpoint::serve() {
       }
       std::string head = "HTTP/1.1 " + std::to_string(response.status) + " " + status_text(response.status) +
                          "\r\nContent-Type: " + response.content_type +
-                         "\r\nContent-Length: " + std::to_string(response.body.size()) + "\r\nConnection: close\r\n\r\n";
+                         "\r\nContent-Length: " + std::to_string(response.body.size()) +
+                         "\r\nConnection: close\r\n\r\n";
       write_all(client, head);
       if (method != "HEAD") write_all(client, response.body);
     }

@@ -26,8 +26,8 @@ struct Tally {
 
 bool g_analytics = false;  // --analytics: print the analytics records instead of the enriched reports
 
-void emit(core::Processor& processor, std::string_view document, core::Channel channel, const std::string& source,
-          core::Result& result, std::string& out, Tally& tally) {
+void emit(core::Processor& processor, std::string_view document, core::Channel channel,
+          const std::string& source, core::Result& result, std::string& out, Tally& tally) {
   ++tally.documents;
   processor.process(document, channel, result, source);
   for (const auto& report : result.reports) {
@@ -51,12 +51,14 @@ void emit(core::Processor& processor, std::string_view document, core::Channel c
   }
 }
 
-bool is_blank(std::string_view line) { return line.find_first_not_of(" \t\r") == std::string_view::npos; }
+bool is_blank(std::string_view line) {
+  return line.find_first_not_of(" \t\r") == std::string_view::npos;
+}
 
 // A file holds one JSON document, or one document per line: it is line-delimited when it has
 // several non-blank lines and the first of them is a whole document by itself.
-void process_text(core::Processor& processor, std::string_view text, core::Channel channel, const std::string& name,
-                  core::Result& result, std::string& out, Tally& tally) {
+void process_text(core::Processor& processor, std::string_view text, core::Channel channel,
+                  const std::string& name, core::Result& result, std::string& out, Tally& tally) {
   std::vector<std::pair<size_t, std::string_view>> lines;
   size_t start = 0, number = 1;
   while (start < text.size()) {
@@ -97,7 +99,9 @@ int enrich_command(int argc, char** argv) {
   if (auto name = args.get("channel")) {
     channel = core::parse_channel(*name);
     if (channel == core::Channel::unknown) {
-      std::fprintf(stderr, "dlr-enricher enrich: unknown channel '%s' (sms, mms, voice, email, push, whatsapp, viber, rcs, ...)\n",
+      std::fprintf(stderr,
+                   "dlr-enricher enrich: unknown channel '%s' (sms, mms, voice, email, push, whatsapp, "
+                   "viber, rcs, ...)\n",
                    name->c_str());
       return 2;
     }
@@ -140,14 +144,17 @@ int enrich_command(int argc, char** argv) {
   std::fflush(stdout);
   size_t reports = tally.invalid + tally.skipped;
   for (auto n : tally.outcomes) reports += n;
-  std::fprintf(stderr, "enrich: %zu document(s), %zu report(s): %zu delivered, %zu pending, %zu retryable, %zu permanent, %zu invalid, %zu skipped",
-               tally.documents, reports, tally.outcomes[0], tally.outcomes[1], tally.outcomes[2], tally.outcomes[3],
-               tally.invalid, tally.skipped);
+  std::fprintf(stderr,
+               "enrich: %zu document(s), %zu report(s): %zu delivered, %zu pending, %zu retryable, %zu "
+               "permanent, %zu invalid, %zu skipped",
+               tally.documents, reports, tally.outcomes[0], tally.outcomes[1], tally.outcomes[2],
+               tally.outcomes[3], tally.invalid, tally.skipped);
   if (!tally.reasons.empty()) {
     std::fprintf(stderr, " (");
     bool first = true;
     for (const auto& [reason, count] : tally.reasons) {
-      std::fprintf(stderr, "%s%.*s %zu", first ? "" : ", ", static_cast<int>(reason.size()), reason.data(), count);
+      std::fprintf(stderr, "%s%.*s %zu", first ? "" : ", ", static_cast<int>(reason.size()), reason.data(),
+                   count);
       first = false;
     }
     std::fprintf(stderr, ")");

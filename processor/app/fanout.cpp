@@ -11,7 +11,8 @@ uint32_t output_count(const core::Report& report, const config::Routing& routing
   if (report.verdict == core::Verdict::skipped) return 0;
   uint32_t n = 0;
   for (const Destination d : routing.routes[route_of(report)])
-    if (d != Destination::analytics || report.analytics.length > 0) ++n;  // invalid input has no analytics record
+    if (d != Destination::analytics || report.analytics.length > 0)
+      ++n;  // invalid input has no analytics record
   return std::min<uint32_t>(n, 8);
 }
 
@@ -26,10 +27,15 @@ void FanOut::begin(const Source& source, std::string_view catalog_version, int64
   partition_.set(source.partition);
   offset_.set(source.offset);
   timestamp_.set(source.timestamp);
-  source_text_.assign(source.topic).append(1, '/').append(partition_.view()).append(1, '/').append(offset_.view());
+  source_text_.assign(source.topic)
+      .append(1, '/')
+      .append(partition_.view())
+      .append(1, '/')
+      .append(offset_.view());
 }
 
-size_t FanOut::retry_headers(const core::Report& report, std::array<kafka::Header, 16>& headers, size_t n) noexcept {
+size_t FanOut::retry_headers(const core::Report& report, std::array<kafka::Header, 16>& headers,
+                             size_t n) noexcept {
   const catalog::RetryHint hint = report.decision ? report.decision->retry : catalog::RetryHint{};
   // An upstream retrier that feeds the record back says which attempt it was.
   not_before_.set(now_ms_ + int64_t{hint.not_before_s} * 1000);
@@ -48,7 +54,8 @@ size_t FanOut::dead_letter_headers(const core::Result& result, const core::Repor
   const bool invalid = report.verdict == core::Verdict::invalid;
   index_.set(report.index);
   headers[n++] = {header::outcome, core::to_string(route_of(report))};
-  headers[n++] = {header::reason, invalid ? core::to_string(report.reason) : std::string_view("PERMANENT_FAILURE")};
+  headers[n++] = {header::reason,
+                  invalid ? core::to_string(report.reason) : std::string_view("PERMANENT_FAILURE")};
   if (invalid && *report.detail) headers[n++] = {header::detail, report.detail};
   if (!invalid && report.decision) headers[n++] = {header::rule, report.decision->rule};
   if (report.position >= 0) {
@@ -82,8 +89,12 @@ std::span<const OutputRecord> FanOut::records(const core::Result& result, const 
     headers[n++] = {header::source, source_text_};
     std::string_view value;
     switch (d) {
-      case Destination::enriched: value = result.enriched_of(report); break;
-      case Destination::analytics: value = result.analytics_of(report); break;
+      case Destination::enriched:
+        value = result.enriched_of(report);
+        break;
+      case Destination::analytics:
+        value = result.analytics_of(report);
+        break;
       case Destination::retry:
         value = result.enriched_of(report);
         n = retry_headers(report, headers, n);

@@ -42,8 +42,8 @@ struct Source {
   int32_t partition = 0;
   int64_t offset = 0;
   int64_t timestamp = -1;
-  std::string_view key;       ///< the input's key: the records' key when a report has no messageId
-  std::string_view value;     ///< the input's bytes
+  std::string_view key;          ///< the input's key: the records' key when a report has no messageId
+  std::string_view value;        ///< the input's bytes
   int64_t previous_attempt = 0;  ///< the input's dlr-retry-attempt header, 0 when none
 };
 

@@ -24,8 +24,8 @@ class JsonFormatter final : public spdlog::formatter {
     std::tm tm{};
     gmtime_r(&time, &tm);
     char stamp[64];
-    std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900, tm.tm_mon + 1,
-                  tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(millis));
+    std::snprintf(stamp, sizeof stamp, "%04d-%02d-%02dT%02d:%02d:%02d.%03dZ", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec, static_cast<int>(millis));
     line += stamp;
     line += "\",\"level\":\"";
     const auto level = spdlog::level::to_string_view(msg.level);
@@ -35,7 +35,9 @@ class JsonFormatter final : public spdlog::formatter {
     line += "}\n";
     dest.append(line.data(), line.data() + line.size());
   }
-  [[nodiscard]] std::unique_ptr<spdlog::formatter> clone() const override { return std::make_unique<JsonFormatter>(); }
+  [[nodiscard]] std::unique_ptr<spdlog::formatter> clone() const override {
+    return std::make_unique<JsonFormatter>();
+  }
 };
 
 // Masks phone numbers and email addresses in the message before the line is formatted.
@@ -61,7 +63,8 @@ class MaskingFormatter final : public spdlog::formatter {
 }  // namespace
 
 void setup_logging(const std::string& format) {
-  auto logger = std::make_shared<spdlog::logger>("dlr-enricher", std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  auto logger =
+      std::make_shared<spdlog::logger>("dlr-enricher", std::make_shared<spdlog::sinks::stderr_sink_mt>());
   if (format == "json") {
     logger->set_formatter(std::make_unique<MaskingFormatter>(std::make_unique<JsonFormatter>()));
   } else {

@@ -8,11 +8,16 @@ namespace {
 constexpr size_t kMinDigits = 7;   // shorter runs are counts and codes, not phone numbers
 constexpr size_t kMaxDigits = 15;  // E.164's longest number
 
-bool is_digit(char c) { return c >= '0' && c <= '9'; }
-bool is_local_char(char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || std::strchr("._%+-", c) != nullptr;
+bool is_digit(char c) {
+  return c >= '0' && c <= '9';
 }
-bool is_domain_char(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '.' || c == '-'; }
+bool is_local_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) ||
+         std::strchr("._%+-", c) != nullptr;
+}
+bool is_domain_char(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '.' || c == '-';
+}
 
 void star_digits(std::string& text, size_t from, size_t to) {  // [from, to), keeps the last two
   for (size_t i = from; i + 2 < to; ++i)
@@ -44,7 +49,8 @@ bool mask_phones(std::string& text) {
       size_t end = i + 1;
       while (end < text.size() && is_digit(text[end])) ++end;
       const size_t digits = end - i - 1;
-      if (digits >= kMinDigits && digits <= kMaxDigits && (end == text.size() || !is_domain_char(text[end]))) {
+      if (digits >= kMinDigits && digits <= kMaxDigits &&
+          (end == text.size() || !is_domain_char(text[end]))) {
         star_digits(text, i + 1, end);
         masked = true;
       }

@@ -7,7 +7,6 @@
 namespace dlr::app {
 namespace {
 
-
 void family(std::string& out, const char* name, const char* type, const char* help) {
   fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
 }
@@ -46,31 +45,38 @@ std::string Metrics::render() {
 
   family(out, "dlr_input_messages_total", "counter", "Messages consumed from each input topic.");
   for (size_t i = 0; i < input_topics.size(); ++i)
-    fmt::format_to(it, "dlr_input_messages_total{{topic=\"{}\"}} {}\n", label(input_topics[i]), load(input_messages[i]));
+    fmt::format_to(it, "dlr_input_messages_total{{topic=\"{}\"}} {}\n", label(input_topics[i]),
+                   load(input_messages[i]));
 
   family(out, "dlr_reports_total", "counter", "Reports by verdict: the four outcomes, invalid and skipped.");
   for (const core::Route route : core::all<core::Route>())
-    fmt::format_to(it, "dlr_reports_total{{verdict=\"{}\"}} {}\n", core::to_string(route), load(reports[route]));
+    fmt::format_to(it, "dlr_reports_total{{verdict=\"{}\"}} {}\n", core::to_string(route),
+                   load(reports[route]));
   fmt::format_to(it, "dlr_reports_total{{verdict=\"skipped\"}} {}\n", load(skipped));
 
   family(out, "dlr_reason_total", "counter", "Invalid or skipped reports and messages by reason.");
   for (int r = 1; r < core::kReasonCount; ++r)
-    fmt::format_to(it, "dlr_reason_total{{reason=\"{}\"}} {}\n", core::to_string(static_cast<core::Reason>(r)),
-                   load(reasons[r]));
+    fmt::format_to(it, "dlr_reason_total{{reason=\"{}\"}} {}\n",
+                   core::to_string(static_cast<core::Reason>(r)), load(reasons[r]));
 
-  family(out, "dlr_unknown_code_reports_total", "counter", "Reports whose status or error code is not in the catalogue.");
+  family(out, "dlr_unknown_code_reports_total", "counter",
+         "Reports whose status or error code is not in the catalogue.");
   fmt::format_to(it, "dlr_unknown_code_reports_total {}\n", load(unknown_codes));
 
-  family(out, "dlr_records_produced_total", "counter", "Output records acknowledged by the broker, by destination.");
+  family(out, "dlr_records_produced_total", "counter",
+         "Output records acknowledged by the broker, by destination.");
   for (const core::Destination d : core::all<core::Destination>())
-    fmt::format_to(it, "dlr_records_produced_total{{destination=\"{}\"}} {}\n", core::to_string(d), load(produced[d]));
+    fmt::format_to(it, "dlr_records_produced_total{{destination=\"{}\"}} {}\n", core::to_string(d),
+                   load(produced[d]));
 
-  family(out, "dlr_produce_errors_total", "counter", "Failed deliveries by destination (each is produced again).");
+  family(out, "dlr_produce_errors_total", "counter",
+         "Failed deliveries by destination (each is produced again).");
   for (const core::Destination d : core::all<core::Destination>())
     fmt::format_to(it, "dlr_produce_errors_total{{destination=\"{}\"}} {}\n", core::to_string(d),
                    load(produce_errors[d]));
 
-  family(out, "dlr_produce_retries_total", "counter", "Records produced again after a failed delivery or a full queue.");
+  family(out, "dlr_produce_retries_total", "counter",
+         "Records produced again after a failed delivery or a full queue.");
   fmt::format_to(it, "dlr_produce_retries_total {}\n", load(produce_retries));
   family(out, "dlr_consumer_errors_total", "counter", "Error events from the consumer.");
   fmt::format_to(it, "dlr_consumer_errors_total {}\n", load(consumer_errors));
@@ -94,11 +100,14 @@ std::string Metrics::render() {
   fmt::format_to(it, "dlr_reports_per_second {:.1f}\n", load(reports_per_second));
   family(out, "dlr_catalog_info", "gauge", "The active catalogue version (stamped on every output).");
   fmt::format_to(it, "dlr_catalog_info{{version=\"{}\"}} 1\n", label(catalog_version()));
-  family(out, "dlr_catalog_reloads_total", "counter", "Catalogue reloads by result: applied, unchanged, failed.");
+  family(out, "dlr_catalog_reloads_total", "counter",
+         "Catalogue reloads by result: applied, unchanged, failed.");
   fmt::format_to(it, "dlr_catalog_reloads_total{{result=\"applied\"}} {}\n", load(catalog_reloads_applied));
-  fmt::format_to(it, "dlr_catalog_reloads_total{{result=\"unchanged\"}} {}\n", load(catalog_reloads_unchanged));
+  fmt::format_to(it, "dlr_catalog_reloads_total{{result=\"unchanged\"}} {}\n",
+                 load(catalog_reloads_unchanged));
   fmt::format_to(it, "dlr_catalog_reloads_total{{result=\"failed\"}} {}\n", load(catalog_reloads_failed));
-  family(out, "dlr_catalog_last_reload_success", "gauge", "0 when the last reload failed and an older catalogue is active.");
+  family(out, "dlr_catalog_last_reload_success", "gauge",
+         "0 when the last reload failed and an older catalogue is active.");
   fmt::format_to(it, "dlr_catalog_last_reload_success {}\n", load(catalog_last_reload_ok) ? 1 : 0);
   family(out, "dlr_catalog_loaded_timestamp_seconds", "gauge", "Unix time the active catalogue was loaded.");
   fmt::format_to(it, "dlr_catalog_loaded_timestamp_seconds {}\n", load(catalog_loaded_unix_s));
@@ -108,13 +117,16 @@ std::string Metrics::render() {
     std::lock_guard lock(lag_mutex);
     partitions = lag;
   }
-  family(out, "dlr_consumer_lag", "gauge", "High watermark minus the next offset to consume, per input partition (labels topic, partition).");
+  family(out, "dlr_consumer_lag", "gauge",
+         "High watermark minus the next offset to consume, per input partition (labels topic, partition).");
   for (const auto& p : partitions)
-    fmt::format_to(it, "dlr_consumer_lag{{topic=\"{}\",partition=\"{}\"}} {}\n", label(p.topic), p.partition, p.lag);
-  family(out, "dlr_partition_in_flight", "gauge", "Messages in flight per input partition (labels topic, partition).");
+    fmt::format_to(it, "dlr_consumer_lag{{topic=\"{}\",partition=\"{}\"}} {}\n", label(p.topic), p.partition,
+                   p.lag);
+  family(out, "dlr_partition_in_flight", "gauge",
+         "Messages in flight per input partition (labels topic, partition).");
   for (const auto& p : partitions)
-    fmt::format_to(it, "dlr_partition_in_flight{{topic=\"{}\",partition=\"{}\"}} {}\n", label(p.topic), p.partition,
-                   p.in_flight);
+    fmt::format_to(it, "dlr_partition_in_flight{{topic=\"{}\",partition=\"{}\"}} {}\n", label(p.topic),
+                   p.partition, p.in_flight);
   return out;
 }
 

@@ -28,17 +28,17 @@ struct PartitionLag {
 };
 
 struct Metrics {
-  std::vector<std::string> input_topics;             ///< labels of input_messages
-  std::unique_ptr<Counter[]> input_messages;         ///< per input topic
-  core::EnumArray<core::Route, Counter> reports{};   ///< routed reports: the four outcomes and invalid
-  Counter skipped{};                                 ///< reports that are not delivery reports
-  std::array<Counter, core::kReasonCount> reasons{};     ///< invalid and skipped, per reason
-  Counter unknown_codes{};                           ///< reports whose code the catalogue lacks
-  core::EnumArray<core::Destination, Counter> produced{};        ///< acknowledged records per destination
+  std::vector<std::string> input_topics;                   ///< labels of input_messages
+  std::unique_ptr<Counter[]> input_messages;               ///< per input topic
+  core::EnumArray<core::Route, Counter> reports{};         ///< routed reports: the four outcomes and invalid
+  Counter skipped{};                                       ///< reports that are not delivery reports
+  std::array<Counter, core::kReasonCount> reasons{};       ///< invalid and skipped, per reason
+  Counter unknown_codes{};                                 ///< reports whose code the catalogue lacks
+  core::EnumArray<core::Destination, Counter> produced{};  ///< acknowledged records per destination
   core::EnumArray<core::Destination, Counter> produce_errors{};  ///< failed deliveries per destination
-  Counter produce_retries{};      ///< records produced again after a failure
-  Counter consumer_errors{};      ///< error events from the consumer
-  Counter offsets_stored{};       ///< offset store calls that moved a partition
+  Counter produce_retries{};                                     ///< records produced again after a failure
+  Counter consumer_errors{};                                     ///< error events from the consumer
+  Counter offsets_stored{};  ///< offset store calls that moved a partition
   Counter rebalances{};
   Counter transactions_committed{};  ///< exactly-once mode
   Counter transactions_aborted{};

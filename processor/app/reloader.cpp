@@ -8,22 +8,30 @@ namespace dlr::app {
 namespace {
 
 int64_t unix_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 }  // namespace
 
 CatalogReloader::CatalogReloader(Options options, const catalog::Catalog& active, Metrics& metrics,
                                  std::atomic<bool>& requested)
-    : options_(std::move(options)), metrics_(metrics), requested_(requested), active_version_(active.version()) {
+    : options_(std::move(options)),
+      metrics_(metrics),
+      requested_(requested),
+      active_version_(active.version()) {
   loaded_stamps_ = stamp();
   metrics_.set_catalog_version(active_version_);
   metrics_.catalog_loaded_unix_s = unix_seconds();
 }
 
-CatalogReloader::~CatalogReloader() { stop(); }
+CatalogReloader::~CatalogReloader() {
+  stop();
+}
 
-void CatalogReloader::start() { thread_ = std::thread([this] { loop(); }); }
+void CatalogReloader::start() {
+  thread_ = std::thread([this] { loop(); });
+}
 
 void CatalogReloader::stop() {
   {
@@ -67,7 +75,8 @@ CatalogReloader::Result CatalogReloader::reload(const char* trigger) {
     constexpr size_t kShown = 10;  // the rest are the same kind of mistake as a rule
     for (size_t i = 0; i < loaded.diagnostics.size() && i < kShown; ++i)
       spdlog::error("  {}", catalog::format(loaded.diagnostics[i]));
-    if (loaded.diagnostics.size() > kShown) spdlog::error("  ... and {} more", loaded.diagnostics.size() - kShown);
+    if (loaded.diagnostics.size() > kShown)
+      spdlog::error("  ... and {} more", loaded.diagnostics.size() - kShown);
     return Result::failed;
   }
   metrics_.catalog_last_reload_ok = true;
@@ -77,7 +86,8 @@ CatalogReloader::Result CatalogReloader::reload(const char* trigger) {
     spdlog::info("catalogue reload ({}): files unchanged, catalogue {} stays active", trigger, version);
     return Result::unchanged;
   }
-  spdlog::info("catalogue reload ({}): {} replaces {} from the next message on", trigger, version, active_version_);
+  spdlog::info("catalogue reload ({}): {} replaces {} from the next message on", trigger, version,
+               active_version_);
   active_version_ = version;
   {
     std::lock_guard lock(mutex_);

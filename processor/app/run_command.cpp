@@ -1,10 +1,9 @@
 // `dlr-enricher run` and `dlr-enricher check-config`.
 #include <malloc.h>
+#include <spdlog/spdlog.h>
 
 #include <csignal>
 #include <cstdio>
-
-#include <spdlog/spdlog.h>
 
 #include "args.h"
 #include "commands.h"
@@ -24,8 +23,12 @@ namespace {
 std::atomic<bool> g_stop{false};
 std::atomic<bool> g_reload{false};
 
-extern "C" void on_stop_signal(int) { g_stop.store(true); }
-extern "C" void on_reload_signal(int) { g_reload.store(true); }
+extern "C" void on_stop_signal(int) {
+  g_stop.store(true);
+}
+extern "C" void on_reload_signal(int) {
+  g_reload.store(true);
+}
 
 // librdkafka allocates and frees every record and fetch buffer. glibc's defaults hand large
 // blocks back to the kernel and map them again, which costs more CPU than the processing (pages
@@ -82,21 +85,24 @@ int run_command(int argc, char** argv) {
   Metrics metrics(topics);
   std::shared_ptr<const catalog::Catalog> shared = std::move(catalog.catalog);
   metrics.catalog_loaded = true;
-  CatalogReloader reloader({cfg.codes_path, cfg.policy_path,
-                            cfg.catalog_watch ? std::chrono::seconds(cfg.catalog_watch_interval_s) : std::chrono::seconds(0)},
-                           *shared, metrics, g_reload);
+  CatalogReloader reloader(
+      {cfg.codes_path, cfg.policy_path,
+       cfg.catalog_watch ? std::chrono::seconds(cfg.catalog_watch_interval_s) : std::chrono::seconds(0)},
+      *shared, metrics, g_reload);
 
   install_signal_handlers();
   tune_allocator();
   Endpoint endpoint;
   metrics.loop_heartbeat_ms = steady_now_ms();
-  const std::string endpoint_error = endpoint.start(
-      cfg.metrics_address, [&metrics](const std::string& path) { return status_page(metrics, path, steady_now_ms()); });
+  const std::string endpoint_error = endpoint.start(cfg.metrics_address, [&metrics](const std::string& path) {
+    return status_page(metrics, path, steady_now_ms());
+  });
   if (!endpoint_error.empty()) {
     spdlog::error("{}", endpoint_error);
     return 2;
   }
-  spdlog::info("metrics on http://{}/metrics (port {}), /healthz, /readyz", cfg.metrics_address, endpoint.port());
+  spdlog::info("metrics on http://{}/metrics (port {}), /healthz, /readyz", cfg.metrics_address,
+               endpoint.port());
 
   std::string client_error;
   auto clients = StageClients::connect(cfg, client_error);
@@ -107,7 +113,8 @@ int run_command(int argc, char** argv) {
   auto stage = std::make_unique<Stage>(cfg, shared, metrics, clients->io());
   stage->set_catalog_feed([&reloader] { return reloader.take(); });
   reloader.start();
-  if (cfg.catalog_watch) spdlog::info("catalogue files watched every {}s; SIGHUP reloads too", cfg.catalog_watch_interval_s);
+  if (cfg.catalog_watch)
+    spdlog::info("catalogue files watched every {}s; SIGHUP reloads too", cfg.catalog_watch_interval_s);
 
   ShutdownWatchdog watchdog(g_stop, std::chrono::seconds(cfg.shutdown_timeout_s + 15));
   const int code = stage->run(g_stop);

@@ -18,12 +18,14 @@ std::vector<std::string> input_topics(const config::Config& c) {
   return topics;
 }
 int64_t now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
       .count();
 }
 }  // namespace
 
-Stage::Stage(config::Config config, std::shared_ptr<const catalog::Catalog> catalog, Metrics& metrics, StageIo io)
+Stage::Stage(config::Config config, std::shared_ptr<const catalog::Catalog> catalog, Metrics& metrics,
+             StageIo io)
     : config_(std::move(config)),
       io_(std::move(io)),
       metrics_(metrics),
@@ -138,7 +140,8 @@ int64_t Stage::previous_attempt() const noexcept {
   if (!retried) return 0;
   const auto text = io_.input.last_header(header::retry_attempt);
   int64_t previous = 0;
-  if (!text || std::from_chars(text->data(), text->data() + text->size(), previous).ec != std::errc()) return 0;
+  if (!text || std::from_chars(text->data(), text->data() + text->size(), previous).ec != std::errc())
+    return 0;
   return previous;
 }
 
@@ -175,7 +178,8 @@ void Stage::handle(const kafka::InputRecord& record) noexcept {
                  previous_attempt()},
                 processor_.catalog().version(), now_ms());
   for (const auto& report : result_.reports)
-    for (const OutputRecord& out : fanout_.records(result_, report, config_.routing)) produce(slot, out, ticket);
+    for (const OutputRecord& out : fanout_.records(result_, report, config_.routing))
+      produce(slot, out, ticket);
 }
 
 bool Stage::backlogged() const noexcept {
@@ -188,16 +192,17 @@ void Stage::hold() noexcept {
     held_ = true;
     held_since_ = now;
     metrics_.paused = true;
-    spdlog::debug("backpressure: holding back ({} records queued, {} to produce again)", io_.output.queue_length(),
-                  deferred_.size());
+    spdlog::debug("backpressure: holding back ({} records queued, {} to produce again)",
+                  io_.output.queue_length(), deferred_.size());
     return;
   }
   if (!paused_ && now - held_since_ >= std::chrono::seconds(10)) {
     paused_ = true;
     io_.input.pause_assignment();
-    spdlog::warn("backpressure: outputs not written for 10s ({} records queued, {} to produce again); partitions "
-                 "paused until they are",
-                 io_.output.queue_length(), deferred_.size());
+    spdlog::warn(
+        "backpressure: outputs not written for 10s ({} records queued, {} to produce again); partitions "
+        "paused until they are",
+        io_.output.queue_length(), deferred_.size());
   }
 }
 

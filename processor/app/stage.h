@@ -52,7 +52,9 @@ class Stage final : kafka::DeliveryListener, kafka::AssignmentListener {
   void turn();
   /// Where the run loop looks, once per turn, for a catalogue to swap in (hot reload); the
   /// function returns null when there is none.
-  void set_catalog_feed(std::function<std::shared_ptr<const catalog::Catalog>()> feed) { catalog_feed_ = std::move(feed); }
+  void set_catalog_feed(std::function<std::shared_ptr<const catalog::Catalog>()> feed) {
+    catalog_feed_ = std::move(feed);
+  }
   /// What stopped the loop, or "".
   [[nodiscard]] const std::string& fatal() const noexcept { return fatal_; }
   [[nodiscard]] const kafka::OffsetTracker& offsets() const noexcept { return offsets_; }

@@ -21,9 +21,10 @@ std::unique_ptr<StageClients> StageClients::connect(const config::Config& config
   }
   clients->scram_hint = kafka::scram_hint(producer_props);
   if (!clients->scram_hint.empty()) {
-    spdlog::warn("SCRAM with librdkafka {}: fine with Kafka 3.x brokers, rejected by Kafka 4.x brokers (fixed in "
-                 "librdkafka 2.6.1)",
-                 rd_kafka_version_str());
+    spdlog::warn(
+        "SCRAM with librdkafka {}: fine with Kafka 3.x brokers, rejected by Kafka 4.x brokers (fixed in "
+        "librdkafka 2.6.1)",
+        rd_kafka_version_str());
   }
   // Hold back with room left for the records of one more batch (up to 50 reports, 4 outputs each).
   clients->hold_above =

@@ -67,10 +67,12 @@ void Stage::produce_oversized(int slot, const OutputRecord& record, uint64_t tic
   dlq[n++] = {header::reason, core::to_string(core::Reason::output_too_large)};
   dlq[n++] = {header::consumer_group, config_.group_id};
   if (uint64_t held_back = 0; oversize_log_.allow(held_back))
-    spdlog::warn("an output record of {} bytes is over message.max.bytes; its report goes to {} as OUTPUT_TOO_LARGE "
-                 "({} more not logged)",
-                 record.value.size(), config_.outputs.dead_letter, held_back);
-  produce(slot, {Destination::dead_letter, record.key, record.original, record.original, std::span(dlq.data(), n)},
+    spdlog::warn(
+        "an output record of {} bytes is over message.max.bytes; its report goes to {} as OUTPUT_TOO_LARGE "
+        "({} more not logged)",
+        record.value.size(), config_.outputs.dead_letter, held_back);
+  produce(slot,
+          {Destination::dead_letter, record.key, record.original, record.original, std::span(dlq.data(), n)},
           ticket);
 }
 
@@ -94,7 +96,8 @@ void Stage::produce_deferred() noexcept {
     Deferred& d = deferred_.front();
     size_t n = 0;
     for (const auto& [name, value] : d.headers) headers[n++] = {name, value};
-    const auto err = io_.output.produce(topics_[d.destination], d.key, d.value, std::span(headers.data(), n), d.tag);
+    const auto err =
+        io_.output.produce(topics_[d.destination], d.key, d.value, std::span(headers.data(), n), d.tag);
     if (err == RD_KAFKA_RESP_ERR__QUEUE_FULL) break;  // still full: try on the next turn
     if (err) {
       metrics_.produce_errors[d.destination].fetch_add(1, std::memory_order_relaxed);
@@ -128,9 +131,10 @@ void Stage::on_delivery(const kafka::Delivery& delivery) noexcept {
   // A failed delivery never advances the offset: the record is produced again, with backoff,
   // for as long as it takes; its partition waits.
   if (uint64_t held_back = 0; produce_failure_log_.allow(held_back))
-    spdlog::warn("delivery to {} failed: {}; the record is produced again and its input offset waits "
-                 "({} similar failure(s) not logged)",
-                 io_.output.topic_name(delivery.topic), kafka::describe(delivery.err), held_back);
+    spdlog::warn(
+        "delivery to {} failed: {}; the record is produced again and its input offset waits "
+        "({} similar failure(s) not logged)",
+        io_.output.topic_name(delivery.topic), kafka::describe(delivery.err), held_back);
   defer(destination, delivery.tag, delivery.key, delivery.value, delivery.headers, milliseconds(500));
 }
 

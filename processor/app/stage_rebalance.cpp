@@ -23,8 +23,10 @@ void Stage::on_revoking(std::span<const kafka::TopicPartition> partitions, bool 
   metrics_.rebalances.fetch_add(1, std::memory_order_relaxed);
   if (config_.exactly_once && txn_open_) {
     // Before the partitions move: their outputs and offsets commit together, or not at all.
-    if (lost) abort_transaction();
-    else commit_transaction();
+    if (lost)
+      abort_transaction();
+    else
+      commit_transaction();
   }
   if (!lost && !config_.exactly_once) {
     // Give the outputs of these partitions a bounded chance to be acknowledged, then commit

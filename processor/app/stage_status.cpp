@@ -19,8 +19,9 @@ void Stage::refresh_gauges() noexcept {
     int64_t low = -1, high = -1;
     PartitionLag p{s->topic, s->partition, 0, s->progress.committable(), s->progress.in_flight()};
     if (io_.input.watermarks(s->topic, s->partition, low, high)) {
-      const int64_t next =
-          s->next_offset >= 0 ? s->next_offset : (s->progress.committable() >= 0 ? s->progress.committable() : low);
+      const int64_t next = s->next_offset >= 0
+                               ? s->next_offset
+                               : (s->progress.committable() >= 0 ? s->progress.committable() : low);
       p.lag = std::max<int64_t>(0, high - next);
     }
     in_flight_total += p.in_flight;
@@ -47,13 +48,15 @@ void Stage::log_stats(double seconds) noexcept {
   using core::Destination;
   using core::Route;
   spdlog::info(
-      "stats: {:.0f} reports/s over {:.0f}s; delivered={} pending={} retryable={} permanent={} invalid={} skipped={} "
-      "unknown_codes={} produced: enriched={} retry={} dlq={} analytics={} produce_errors={} in_flight={} lag={} "
+      "stats: {:.0f} reports/s over {:.0f}s; delivered={} pending={} retryable={} permanent={} invalid={} "
+      "skipped={} "
+      "unknown_codes={} produced: enriched={} retry={} dlq={} analytics={} produce_errors={} in_flight={} "
+      "lag={} "
       "partitions={}{}",
       load(metrics_.reports_per_second), seconds, load(metrics_.reports[Route::delivered]),
       load(metrics_.reports[Route::pending]), load(metrics_.reports[Route::retryable]),
-      load(metrics_.reports[Route::permanent]), load(metrics_.reports[Route::invalid]), load(metrics_.skipped),
-      load(metrics_.unknown_codes), load(metrics_.produced[Destination::enriched]),
+      load(metrics_.reports[Route::permanent]), load(metrics_.reports[Route::invalid]),
+      load(metrics_.skipped), load(metrics_.unknown_codes), load(metrics_.produced[Destination::enriched]),
       load(metrics_.produced[Destination::retry]), load(metrics_.produced[Destination::dead_letter]),
       load(metrics_.produced[Destination::analytics]), errors, load(metrics_.in_flight_messages), lag,
       load(metrics_.assigned_partitions), paused_ ? " paused" : (held_ ? " holding back" : ""));
@@ -87,9 +90,10 @@ int Stage::shutdown() noexcept {
   io_.input.close();  // leaves the group; revocation commits once more
   refresh_gauges();
   if (unfinished > 0) {
-    spdlog::error("stopped with {} message(s) whose outputs were not all acknowledged; their offsets were not "
-                  "committed, so they will be processed again",
-                  unfinished);
+    spdlog::error(
+        "stopped with {} message(s) whose outputs were not all acknowledged; their offsets were not "
+        "committed, so they will be processed again",
+        unfinished);
     return 1;
   }
   spdlog::info("stopped cleanly: every consumed message's outputs acknowledged and committed");

@@ -5,7 +5,8 @@
 namespace dlr::app {
 
 int64_t steady_now_ms() {
-  return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::steady_clock::now().time_since_epoch())
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::steady_clock::now().time_since_epoch())
       .count();
 }
 
@@ -19,9 +20,11 @@ EndpointResponse status_page(Metrics& metrics, std::string_view path, int64_t no
   if (path == "/readyz") {
     const int partitions = metrics.assigned_partitions.load();
     if (!metrics.catalog_loaded || partitions <= 0 || metrics.fatal)
-      return {503, text, metrics.fatal ? "not ready: the run loop failed\n" : "not ready: no partitions assigned yet\n"};
+      return {503, text,
+              metrics.fatal ? "not ready: the run loop failed\n" : "not ready: no partitions assigned yet\n"};
     return {200, text,
-            "ready: " + std::to_string(partitions) + " partition(s), catalogue " + metrics.catalog_version() + "\n"};
+            "ready: " + std::to_string(partitions) + " partition(s), catalogue " + metrics.catalog_version() +
+                "\n"};
   }
   return {404, text, "not found: /metrics, /healthz, /readyz\n"};
 }

@@ -1,8 +1,8 @@
 #include "watchdog.h"
 
-#include <cstdlib>
-
 #include <spdlog/spdlog.h>
+
+#include <cstdlib>
 
 namespace dlr::app {
 

@@ -19,7 +19,8 @@ struct Harness {
   dlr::core::Result result;
   simdjson::dom::parser checker;
   Harness() {
-    auto loaded = dlr::catalog::load_catalog(DLR_SOURCE_DIR "/catalog/codes.yaml", DLR_SOURCE_DIR "/catalog/policy.yaml");
+    auto loaded = dlr::catalog::load_catalog(DLR_SOURCE_DIR "/catalog/codes.yaml",
+                                             DLR_SOURCE_DIR "/catalog/policy.yaml");
     if (!loaded.catalog) std::abort();
     catalog = loaded.catalog;
     dlr::core::ProcessorOptions options;
@@ -29,15 +30,17 @@ struct Harness {
 };
 
 // Names the broken invariant before stopping, so a crash report says which.
-#define require(condition)                                                   \
-  do {                                                                       \
-    if (!(condition)) {                                                      \
+#define require(condition)                                                            \
+  do {                                                                                \
+    if (!(condition)) {                                                               \
       std::fprintf(stderr, "invariant broken: %s (line %d)\n", #condition, __LINE__); \
-      __builtin_trap();                                                      \
-    }                                                                        \
+      __builtin_trap();                                                               \
+    }                                                                                 \
   } while (0)
 
-bool inside(dlr::core::Range r, size_t size) { return size_t{r.offset} + r.length <= size; }
+bool inside(dlr::core::Range r, size_t size) {
+  return size_t{r.offset} + r.length <= size;
+}
 
 }  // namespace
 
@@ -56,7 +59,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     require(inside(report.enriched, r.enriched.size()));
     require(inside(report.analytics, r.analytics.size()));
     require(inside(report.message_id, r.keys.size()));
-    if (report.verdict == dlr::core::Verdict::classified) require(report.decision != nullptr && report.analytics.length > 0);
+    if (report.verdict == dlr::core::Verdict::classified)
+      require(report.decision != nullptr && report.analytics.length > 0);
     if (report.verdict != dlr::core::Verdict::classified) require(report.reason != dlr::core::Reason::none);
     for (std::string_view record : {r.enriched_of(report), r.analytics_of(report)}) {
       if (record.empty()) continue;
@@ -68,7 +72,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // No report goes missing: a valid message has one verdict per report it holds, counted by a
   // second parser (a single report, each element of an array, or of every "results" array).
   simdjson::dom::element doc;
-  if (r.document_error == dlr::core::Reason::none && h.checker.parse(data, size).get(doc) == simdjson::SUCCESS) {
+  if (r.document_error == dlr::core::Reason::none &&
+      h.checker.parse(data, size).get(doc) == simdjson::SUCCESS) {
     size_t reports = 0;
     if (doc.is_array()) {
       reports = simdjson::dom::array(doc).size();

@@ -40,7 +40,9 @@ class FakeInput final : public kafka::Input {
     events_.push_back({false, lost, partitions});
   }
 
-  [[nodiscard]] int64_t position(const Partition& p) const { return position_.count(p) ? position_.at(p) : -1; }
+  [[nodiscard]] int64_t position(const Partition& p) const {
+    return position_.count(p) ? position_.at(p) : -1;
+  }
   [[nodiscard]] std::optional<int64_t> stored(const Partition& p) const {
     if (!stored_.count(p)) return std::nullopt;
     return stored_.at(p);
@@ -121,7 +123,9 @@ struct Produced {
 class FakeOutput final : public kafka::Output {
  public:
   /// Acknowledges the oldest `n` records in flight (all when n < 0) at the next poll.
-  void acknowledge(int n = -1) { acks_owed_ = n < 0 ? in_flight_.size() : acks_owed_ + static_cast<size_t>(n); }
+  void acknowledge(int n = -1) {
+    acks_owed_ = n < 0 ? in_flight_.size() : acks_owed_ + static_cast<size_t>(n);
+  }
   /// The next delivery report, for the oldest record in flight, is this failure.
   void fail_next(Error err) { failures_.push_back(err); }
   /// Every record is acknowledged as soon as it is polled for.
@@ -145,8 +149,8 @@ class FakeOutput final : public kafka::Output {
   [[nodiscard]] std::string_view topic_name(int topic) const noexcept override {
     return names_[static_cast<size_t>(topic)];
   }
-  Error produce(int topic, std::string_view key, std::string_view value, std::span<const kafka::Header> headers,
-                uint64_t tag) noexcept override;
+  Error produce(int topic, std::string_view key, std::string_view value,
+                std::span<const kafka::Header> headers, uint64_t tag) noexcept override;
   int poll(int) noexcept override;
   Error flush(int timeout_ms) noexcept override {
     last_flush_timeout_ms_ = timeout_ms;

@@ -1,10 +1,11 @@
+#include "dlr/catalog/catalog.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
 #include <string>
 #include <tuple>
 
-#include "dlr/catalog/catalog.h"
 #include "dlr/catalog/importer.h"
 #include "dlr/catalog/loader.h"
 
@@ -56,7 +57,8 @@ TEST(Import, ReproducesTheShippedYamlExactly) {
 }
 
 TEST(Import, ShippedSourceIsTheSharedEditionWhenPresent) {
-  const std::string shared = DLR_SOURCE_DIR "/../shared/catalog-source/infobip-response-status-and-error-codes.md";
+  const std::string shared =
+      DLR_SOURCE_DIR "/../shared/catalog-source/infobip-response-status-and-error-codes.md";
   std::string text, error;
   if (!read_file(shared, text, error)) GTEST_SKIP() << "no shared copy of the page beside the repository";
   EXPECT_EQ(text, read(kPage));
@@ -71,27 +73,45 @@ TEST(Import, EveryTableRowIsOneEntry) {
 TEST(Import, EntriesPerFamilyAndGroupMatchThePageTables) {
   // Row counts of each table of the page, in page order: (family, kind, group id or -1, rows).
   const std::vector<std::tuple<Family, Kind, int, int>> tables = {
-      {Family::general, Kind::status, 1, 3},        {Family::general, Kind::status, 2, 6},
-      {Family::general, Kind::status, 3, 2},        {Family::general, Kind::status, 4, 3},
-      {Family::general, Kind::status, 5, 20},       {Family::voice, Kind::status, 5, 15},
-      {Family::mms, Kind::status, 5, 2},            {Family::email, Kind::status, 5, 4},
-      {Family::push, Kind::status, 2, 1},           {Family::push, Kind::status, 5, 1},
-      {Family::moments, Kind::status, -1, 1},       {Family::general, Kind::error, 0, 1},
-      {Family::general, Kind::error, 1, 76},        {Family::general, Kind::error, 2, 34},
-      {Family::voice_deprecated, Kind::error, 0, 2}, {Family::voice_deprecated, Kind::error, 1, 2},
-      {Family::voice_deprecated, Kind::error, 3, 20}, {Family::voice_webrtc, Kind::error, 0, 5},
-      {Family::voice_webrtc, Kind::error, 1, 4},    {Family::voice_webrtc, Kind::error, 2, 5},
-      {Family::voice_webrtc, Kind::error, 3, 17},   {Family::push, Kind::error, 1, 4},
-      {Family::push, Kind::error, 3, 9},            {Family::mms, Kind::error, -1, 30},
-      {Family::email, Kind::error, 1, 31},          {Family::email, Kind::error, 2, 16},
-      {Family::email, Kind::error, 3, 1},           {Family::chat, Kind::error, 1, 36},
-      {Family::chat, Kind::error, 2, 6},            {Family::chat, Kind::error, 3, 7},
-      {Family::mobile_identity, Kind::error, -1, 19}, {Family::dlt, Kind::error, -1, 51},
-      {Family::live_chat, Kind::error, -1, 28},     {Family::moments, Kind::error, -1, 6},
+      {Family::general, Kind::status, 1, 3},
+      {Family::general, Kind::status, 2, 6},
+      {Family::general, Kind::status, 3, 2},
+      {Family::general, Kind::status, 4, 3},
+      {Family::general, Kind::status, 5, 20},
+      {Family::voice, Kind::status, 5, 15},
+      {Family::mms, Kind::status, 5, 2},
+      {Family::email, Kind::status, 5, 4},
+      {Family::push, Kind::status, 2, 1},
+      {Family::push, Kind::status, 5, 1},
+      {Family::moments, Kind::status, -1, 1},
+      {Family::general, Kind::error, 0, 1},
+      {Family::general, Kind::error, 1, 76},
+      {Family::general, Kind::error, 2, 34},
+      {Family::voice_deprecated, Kind::error, 0, 2},
+      {Family::voice_deprecated, Kind::error, 1, 2},
+      {Family::voice_deprecated, Kind::error, 3, 20},
+      {Family::voice_webrtc, Kind::error, 0, 5},
+      {Family::voice_webrtc, Kind::error, 1, 4},
+      {Family::voice_webrtc, Kind::error, 2, 5},
+      {Family::voice_webrtc, Kind::error, 3, 17},
+      {Family::push, Kind::error, 1, 4},
+      {Family::push, Kind::error, 3, 9},
+      {Family::mms, Kind::error, -1, 30},
+      {Family::email, Kind::error, 1, 31},
+      {Family::email, Kind::error, 2, 16},
+      {Family::email, Kind::error, 3, 1},
+      {Family::chat, Kind::error, 1, 36},
+      {Family::chat, Kind::error, 2, 6},
+      {Family::chat, Kind::error, 3, 7},
+      {Family::mobile_identity, Kind::error, -1, 19},
+      {Family::dlt, Kind::error, -1, 51},
+      {Family::live_chat, Kind::error, -1, 28},
+      {Family::moments, Kind::error, -1, 6},
       {Family::people_api, Kind::error, -1, 32},
   };
   std::map<std::tuple<Family, Kind, int>, int> counted;
-  for (const auto& e : shipped()->entries()) ++counted[{e.entry.family, e.entry.kind, e.entry.group_id.value_or(-1)}];
+  for (const auto& e : shipped()->entries())
+    ++counted[{e.entry.family, e.entry.kind, e.entry.group_id.value_or(-1)}];
   int total = 0;
   for (const auto& [family, kind, group, rows] : tables) {
     EXPECT_EQ(counted[std::make_tuple(family, kind, group)], rows)
@@ -111,7 +131,8 @@ TEST(Import, FieldsAreAsWrittenOnThePage) {
   EXPECT_EQ(e.group_name, "HANDSET_ERRORS");
   EXPECT_EQ(e.permanent, false);
   EXPECT_EQ(e.description,
-            "Indicates the destination numbers were unreachable, powered off, or in an area with limited coverage.");
+            "Indicates the destination numbers were unreachable, powered off, or in an area with limited "
+            "coverage.");
   EXPECT_EQ(e.resolution, "Ensure the subscriber's device is turned on and has a stable network connection.");
 
   const auto mi = shipped()->find(Kind::error, kMobileIdentity, 101, -1);
@@ -128,13 +149,16 @@ TEST(Import, PeopleApi40404KeepsBothNamesAsAliases) {
   EXPECT_EQ(rows[0]->aliases, std::vector<std::string>{rows[1]->name});
   EXPECT_EQ(rows[1]->aliases, std::vector<std::string>{rows[0]->name});
   constexpr Family people[] = {Family::people_api};
-  EXPECT_EQ(shipped()->find(Kind::error, people, 40404, -1, "CUSTOM_ATTRIBUTE_DOES_NOT_EXIST").entry->entry.description,
+  EXPECT_EQ(shipped()
+                ->find(Kind::error, people, 40404, -1, "CUSTOM_ATTRIBUTE_DOES_NOT_EXIST")
+                .entry->entry.description,
             "The custom attribute does not exist.");
   EXPECT_EQ(shipped()->find_by_name("custom_attribute_does_not_exist").size(), 2u);
 }
 
 TEST(Markup, LinksKeepTextAndUrlAndTagsGo) {
-  EXPECT_EQ(strip_markup("contact [Support](mailto:support@infobip.com)."), "contact Support (support@infobip.com).");
+  EXPECT_EQ(strip_markup("contact [Support](mailto:support@infobip.com)."),
+            "contact Support (support@infobip.com).");
   EXPECT_EQ(strip_markup("see [SMS](https://www.infobip.com/docs/api/channels/sms) section"),
             "see SMS (https://www.infobip.com/docs/api/channels/sms) section");
   EXPECT_EQ(strip_markup("Go to the <portallink href=\"login\">web interface</portallink> now"),
@@ -201,7 +225,8 @@ TEST(Ambiguity, Errors200And202DependOnTheFamily) {
   EXPECT_EQ(shipped()->find(Kind::error, kMoments, 200, -1).entry->entry.name, "REJECTED_INVALID_CONTACT");
   EXPECT_EQ(shipped()->find(Kind::error, kMobileIdentity, 200, -1).entry->entry.name, "EC_INVALID_REQUEST");
   EXPECT_EQ(shipped()->find(Kind::error, kMoments, 202, -1).entry->entry.name, "REJECTED_VARIABLE_MISSED");
-  EXPECT_EQ(shipped()->find(Kind::error, kMobileIdentity, 202, -1).entry->entry.name, "EC_CONSENT_NOT_GRANTED");
+  EXPECT_EQ(shipped()->find(Kind::error, kMobileIdentity, 202, -1).entry->entry.name,
+            "EC_CONSENT_NOT_GRANTED");
   // Without a channel there is no telling which: not guessed.
   const auto unbound = shipped()->find(Kind::error, {}, 200, -1);
   EXPECT_EQ(unbound.entry, nullptr);
@@ -289,7 +314,8 @@ TEST(Policy, UndecidedEntriesAndDeadRulesRefuseToBuild) {
   flagless.name = "EC_BLOCKED_BY_DLT";
   codes.entries.push_back(flagless);
   Policy policy = parse_policy(
-      "rules:\n  - {name: typo, match: {kind: error, family: dlt, id: 9999}, outcome: permanent, reason: r}\n",
+      "rules:\n  - {name: typo, match: {kind: error, family: dlt, id: 9999}, outcome: permanent, reason: "
+      "r}\n",
       "policy.yaml", diagnostics);
   ASSERT_TRUE(diagnostics.empty());
   const auto catalog = Catalog::build(codes, policy, "v", diagnostics, "policy.yaml");

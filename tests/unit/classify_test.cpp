@@ -1,8 +1,9 @@
 // classify() on its own: one test per policy rule, on fields built by hand (no parser).
+#include "dlr/core/classify.h"
+
 #include <gtest/gtest.h>
 
 #include "dlr/catalog/loader.h"
-#include "dlr/core/classify.h"
 
 using namespace dlr;
 using catalog::MatchKind;
@@ -15,7 +16,8 @@ using core::ReportFields;
 namespace {
 
 const catalog::Catalog& shipped() {
-  static auto loaded = catalog::load_catalog(DLR_SOURCE_DIR "/catalog/codes.yaml", DLR_SOURCE_DIR "/catalog/policy.yaml");
+  static auto loaded =
+      catalog::load_catalog(DLR_SOURCE_DIR "/catalog/codes.yaml", DLR_SOURCE_DIR "/catalog/policy.yaml");
   return *loaded.catalog;
 }
 
@@ -96,8 +98,9 @@ TEST(Classify, UnknownStatusInANonStatusGroupIsRefused) {
 }
 
 TEST(Classify, FailedStatusTakesTheErrorsDecision) {
-  const auto c = core::classify(with_error(with_status(kUndeliverableRejected, kUndeliverable), kUnknownSubscriber),
-                                Channel::sms, shipped());
+  const auto c =
+      core::classify(with_error(with_status(kUndeliverableRejected, kUndeliverable), kUnknownSubscriber),
+                     Channel::sms, shipped());
   ASSERT_TRUE(c.classified());
   ASSERT_NE(c.error.entry, nullptr);
   EXPECT_EQ(c.decision, &c.error.entry->decision);
@@ -105,7 +108,8 @@ TEST(Classify, FailedStatusTakesTheErrorsDecision) {
 }
 
 TEST(Classify, OkGroupErrorLeavesAFailedStatusStanding) {
-  const auto c = core::classify(with_error(with_status(kExpired, kExpiredGroup), kNoError), Channel::sms, shipped());
+  const auto c =
+      core::classify(with_error(with_status(kExpired, kExpiredGroup), kNoError), Channel::sms, shipped());
   ASSERT_TRUE(c.classified());
   EXPECT_EQ(c.decision, &c.status.entry->decision);
   EXPECT_EQ(c.decision->outcome, Outcome::retryable);
@@ -131,7 +135,8 @@ TEST(Classify, UnknownErrorWithItsOwnFlagTakesTheReportFlagDecision) {
 }
 
 TEST(Classify, UnknownErrorWithoutAFlagLeavesTheStatusDeciding) {
-  const auto c = core::classify(with_error(with_status(kExpired, kExpiredGroup), 987654), Channel::sms, shipped());
+  const auto c =
+      core::classify(with_error(with_status(kExpired, kExpiredGroup), 987654), Channel::sms, shipped());
   ASSERT_TRUE(c.classified());
   EXPECT_EQ(c.decision, &c.status.entry->decision);
   EXPECT_TRUE(c.unknown_code);
@@ -153,8 +158,9 @@ TEST(Classify, ChannelFromReportBeatsBindingBeatsInference) {
 TEST(Classify, CodesAreLookedUpInTheChannelsFamiliesFirst) {
   constexpr int64_t kTemporaryGatewayError = 7082;  // chat only
   const auto failed = with_status(kUndeliverableRejected, kUndeliverable);
-  EXPECT_EQ(core::classify(with_error(failed, kTemporaryGatewayError), Channel::whatsapp, shipped()).error.how,
-            MatchKind::channel);
+  EXPECT_EQ(
+      core::classify(with_error(failed, kTemporaryGatewayError), Channel::whatsapp, shipped()).error.how,
+      MatchKind::channel);
   EXPECT_EQ(core::classify(with_error(failed, kTemporaryGatewayError), Channel::unknown, shipped()).error.how,
             MatchKind::unique);
   EXPECT_EQ(core::classify(with_error(failed, kUnknownSubscriber), Channel::whatsapp, shipped()).error.how,

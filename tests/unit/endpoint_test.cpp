@@ -1,6 +1,9 @@
 // The HTTP endpoint and the pages it serves, scraped over a real socket while another thread
 // updates the metrics as the run loop does (the ThreadSanitizer pass runs this).
+#include "endpoint.h"
+
 #include <arpa/inet.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -9,9 +12,6 @@
 #include <string>
 #include <thread>
 
-#include <gtest/gtest.h>
-
-#include "endpoint.h"
 #include "metrics.h"
 #include "status_pages.h"
 
@@ -33,12 +33,15 @@ std::string ask(int port, const std::string& method, const std::string& path) {
   ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   std::string response;
   char buffer[4096];
-  for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;) response.append(buffer, static_cast<size_t>(n));
+  for (ssize_t n; (n = ::recv(fd, buffer, sizeof buffer, 0)) > 0;)
+    response.append(buffer, static_cast<size_t>(n));
   ::close(fd);
   return response;
 }
 
-std::string get(int port, const std::string& path) { return ask(port, "GET", path); }
+std::string get(int port, const std::string& path) {
+  return ask(port, "GET", path);
+}
 
 class StatusEndpoint : public ::testing::Test {
  protected:
@@ -46,9 +49,10 @@ class StatusEndpoint : public ::testing::Test {
     metrics.catalog_loaded = true;
     metrics.set_catalog_version("v-test");
     metrics.loop_heartbeat_ms = steady_now_ms();
-    ASSERT_EQ(endpoint.start("127.0.0.1:0", [this](const std::string& path) {
-      return status_page(metrics, path, steady_now_ms());
-    }), "");
+    ASSERT_EQ(endpoint.start(
+                  "127.0.0.1:0",
+                  [this](const std::string& path) { return status_page(metrics, path, steady_now_ms()); }),
+              "");
   }
   Metrics metrics{{"in"}};
   Endpoint endpoint;
@@ -73,8 +77,8 @@ TEST_F(StatusEndpoint, ServesCountersTheRunLoopIsUpdating) {
   done = true;
   run_loop.join();
   const std::string last = get(endpoint.port(), "/metrics");
-  const std::string expected =
-      "dlr_reports_total{verdict=\"delivered\"} " + std::to_string(metrics.reports[core::Route::delivered].load());
+  const std::string expected = "dlr_reports_total{verdict=\"delivered\"} " +
+                               std::to_string(metrics.reports[core::Route::delivered].load());
   EXPECT_NE(last.find(expected), std::string::npos) << last;
 }
 

@@ -1,8 +1,9 @@
+#include "mask.h"
+
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
 #include "logging.h"
-#include "mask.h"
 
 using dlr::app::mask_personal_data;
 
@@ -28,11 +29,13 @@ TEST(Mask, InternationalNumberKeepsLastTwoDigits) {
 }
 
 TEST(Mask, QuotedNumbersAreMasked) {
-  EXPECT_EQ(masked(R"({"to":"41793026727","from":'+385911234567'})"), R"({"to":"*********27","from":'+**********67'})");
+  EXPECT_EQ(masked(R"({"to":"41793026727","from":'+385911234567'})"),
+            R"({"to":"*********27","from":'+**********67'})");
 }
 
 TEST(Mask, OtherNumbersStay) {
-  const std::string line = "partition 3 offset 1234567890123 in 12 ms; +12 more; \"123456\"; 2026-11-27T10:00:00";
+  const std::string line =
+      "partition 3 offset 1234567890123 in 12 ms; +12 more; \"123456\"; 2026-11-27T10:00:00";
   EXPECT_EQ(masked(line), line);
   std::string copy = line;
   EXPECT_FALSE(mask_personal_data(copy));

@@ -1,3 +1,5 @@
+#include "dlr/core/processor.h"
+
 #include <gtest/gtest.h>
 
 #include <atomic>
@@ -7,7 +9,6 @@
 #include <utility>
 
 #include "dlr/catalog/loader.h"
-#include "dlr/core/processor.h"
 #include "dlr/core/timestamp.h"
 
 // Counts heap allocations so a test can show the per-message path makes none once warm.
@@ -22,20 +23,25 @@ void* operator new(std::size_t size) {
   if (void* p = std::malloc(size ? size : 1)) return p;
   throw std::bad_alloc();
 }
-void operator delete(void* p) noexcept { std::free(p); }
-void operator delete(void* p, std::size_t) noexcept { std::free(p); }
+void operator delete(void* p) noexcept {
+  std::free(p);
+}
+void operator delete(void* p, std::size_t) noexcept {
+  std::free(p);
+}
 #endif
 
 using namespace dlr;
+using catalog::Outcome;
 using core::Channel;
 using core::Reason;
 using core::Verdict;
-using catalog::Outcome;
 
 namespace {
 
 std::shared_ptr<const catalog::Catalog> shipped() {
-  static auto loaded = catalog::load_catalog(DLR_SOURCE_DIR "/catalog/codes.yaml", DLR_SOURCE_DIR "/catalog/policy.yaml");
+  static auto loaded =
+      catalog::load_catalog(DLR_SOURCE_DIR "/catalog/codes.yaml", DLR_SOURCE_DIR "/catalog/policy.yaml");
   return loaded.catalog;
 }
 
@@ -76,17 +82,21 @@ TEST(Process, ChannelFromReportBeatsBindingBeatsInference) {
   core::Result r;
   const std::string status = R"({"id":5,"groupId":3})";
   p.process(report(status, "", R"(,"channel":"EMAIL","voiceCall":{})"), Channel::sms, r);
-  EXPECT_NE(r.enriched_of(r.reports[0]).find(R"("channel":"email","channelSource":"report")"), std::string::npos);
+  EXPECT_NE(r.enriched_of(r.reports[0]).find(R"("channel":"email","channelSource":"report")"),
+            std::string::npos);
   p.process(report(status, "", R"(,"voiceCall":{})"), Channel::sms, r);
-  EXPECT_NE(r.enriched_of(r.reports[0]).find(R"("channel":"sms","channelSource":"binding")"), std::string::npos);
+  EXPECT_NE(r.enriched_of(r.reports[0]).find(R"("channel":"sms","channelSource":"binding")"),
+            std::string::npos);
   p.process(report(status, "", R"(,"voiceCall":{})"), Channel::unknown, r);
-  EXPECT_NE(r.enriched_of(r.reports[0]).find(R"("channel":"voice","channelSource":"inferred")"), std::string::npos);
+  EXPECT_NE(r.enriched_of(r.reports[0]).find(R"("channel":"voice","channelSource":"inferred")"),
+            std::string::npos);
 }
 
 TEST(Process, OriginalFieldsStayByteForByte) {
   core::Processor p(shipped());
   core::Result r;
-  const std::string input = R"({"messageId":"x\"y","status":{"id":5,"groupId":3,"name":"DELIVERED_TO_HANDSET"},"custom":{"a":[1,2.50,"\u00e9"]}})";
+  const std::string input =
+      R"({"messageId":"x\"y","status":{"id":5,"groupId":3,"name":"DELIVERED_TO_HANDSET"},"custom":{"a":[1,2.50,"\u00e9"]}})";
   p.process(input, Channel::sms, r);
   ASSERT_EQ(r.reports.size(), 1u);
   const std::string_view out = r.enriched_of(r.reports[0]);
@@ -99,8 +109,9 @@ TEST(Process, OriginalFieldsStayByteForByte) {
 TEST(Process, ABadReportDoesNotSpoilTheBatch) {
   core::Processor p(shipped());
   core::Result r;
-  p.process(R"({"results":[{"messageId":"a","status":{"id":5,"groupId":3}},{"messageId":"b"},{"messageId":"c","status":{"id":3,"groupId":1}}]})",
-            Channel::sms, r);
+  p.process(
+      R"({"results":[{"messageId":"a","status":{"id":5,"groupId":3}},{"messageId":"b"},{"messageId":"c","status":{"id":3,"groupId":1}}]})",
+      Channel::sms, r);
   EXPECT_EQ(r.document_error, Reason::none);
   ASSERT_EQ(r.reports.size(), 3u);
   EXPECT_EQ(r.reports[0].outcome, Outcome::delivered);
@@ -125,10 +136,12 @@ TEST(Process, TwoStatusOrErrorObjectsOrIdsAreRefusedAsAmbiguous) {
   EXPECT_EQ(verdict_of(report(delivered, "null", R"(,"error":{"id":0,"groupId":0})")),
             std::pair(Reason::duplicate_field, std::string("the report has two error objects")));
   EXPECT_EQ(verdict_of(report(R"({"id":5,"groupId":3,"id":2})")).first, Reason::duplicate_field);
-  EXPECT_EQ(verdict_of(report(delivered, R"({"id":0,"groupId":0,"groupId":1})")).first, Reason::duplicate_field);
+  EXPECT_EQ(verdict_of(report(delivered, R"({"id":0,"groupId":0,"groupId":1})")).first,
+            Reason::duplicate_field);
   // Two batches in one message: the whole message, since On-Demand would read only the first.
-  p.process(R"({"results":[{"messageId":"a","status":{"id":5,"groupId":3}}],"results":[{"messageId":"b","status":{"id":5,"groupId":3}}]})",
-            Channel::sms, r);
+  p.process(
+      R"({"results":[{"messageId":"a","status":{"id":5,"groupId":3}}],"results":[{"messageId":"b","status":{"id":5,"groupId":3}}]})",
+      Channel::sms, r);
   EXPECT_EQ(r.document_error, Reason::duplicate_field);
   ASSERT_EQ(r.reports.size(), 1u);
   EXPECT_EQ(r.reports[0].verdict, Verdict::invalid);
@@ -159,19 +172,22 @@ TEST(Process, DocumentErrorsCondemnTheWholeMessageWithAReason) {
 TEST(Process, UnknownErrorFallsBackToTheReportsFlagAndIsMarked) {
   core::Processor p(shipped());
   core::Result r;
-  p.process(report(R"({"id":9,"groupId":2})", R"({"id":424242,"groupId":1,"permanent":true})"), Channel::sms, r);
+  p.process(report(R"({"id":9,"groupId":2})", R"({"id":424242,"groupId":1,"permanent":true})"), Channel::sms,
+            r);
   ASSERT_EQ(r.reports[0].verdict, Verdict::classified);
   EXPECT_EQ(r.reports[0].outcome, Outcome::permanent);
   EXPECT_TRUE(r.reports[0].unknown_code);
   EXPECT_EQ(r.reports[0].decision->rule, "report-flag");
-  p.process(report(R"({"id":9,"groupId":2})", R"({"id":424242,"groupId":1,"permanent":false})"), Channel::sms, r);
+  p.process(report(R"({"id":9,"groupId":2})", R"({"id":424242,"groupId":1,"permanent":false})"), Channel::sms,
+            r);
   EXPECT_EQ(r.reports[0].outcome, Outcome::retryable);
 }
 
 TEST(Process, SuccessesFlaggedPermanentAreSuccesses) {
   core::Processor p(shipped());
   core::Result r;
-  p.process(report(R"({"id":5,"groupId":3})", R"({"id":5000,"groupId":0,"name":"VOICE_ANSWERED","permanent":true})"),
+  p.process(report(R"({"id":5,"groupId":3})",
+                   R"({"id":5000,"groupId":0,"name":"VOICE_ANSWERED","permanent":true})"),
             Channel::voice, r);
   EXPECT_EQ(r.reports[0].outcome, Outcome::delivered);
   p.process(report(R"({"id":2,"groupId":3})"), Channel::sms, r);
@@ -188,17 +204,28 @@ TEST(Process, ClassifiesEveryCatalogueEntryAsDecided) {
     switch (f) {
       case catalog::Family::voice:
       case catalog::Family::voice_webrtc:
-      case catalog::Family::voice_deprecated: return Channel::voice;
-      case catalog::Family::mms: return Channel::mms;
-      case catalog::Family::email: return Channel::email;
-      case catalog::Family::push: return Channel::push;
-      case catalog::Family::chat: return Channel::whatsapp;
-      case catalog::Family::mobile_identity: return Channel::mobile_identity;
-      case catalog::Family::dlt: return Channel::sms;
-      case catalog::Family::live_chat: return Channel::live_chat;
-      case catalog::Family::moments: return Channel::moments;
-      case catalog::Family::people_api: return Channel::people;
-      case catalog::Family::general: break;
+      case catalog::Family::voice_deprecated:
+        return Channel::voice;
+      case catalog::Family::mms:
+        return Channel::mms;
+      case catalog::Family::email:
+        return Channel::email;
+      case catalog::Family::push:
+        return Channel::push;
+      case catalog::Family::chat:
+        return Channel::whatsapp;
+      case catalog::Family::mobile_identity:
+        return Channel::mobile_identity;
+      case catalog::Family::dlt:
+        return Channel::sms;
+      case catalog::Family::live_chat:
+        return Channel::live_chat;
+      case catalog::Family::moments:
+        return Channel::moments;
+      case catalog::Family::people_api:
+        return Channel::people;
+      case catalog::Family::general:
+        break;
     }
     return Channel::unknown;
   };
@@ -231,8 +258,9 @@ TEST(Process, MakesNoHeapAllocationPerMessageOnceWarm) {
   std::string batch = R"({"results":[)";
   for (int i = 0; i < 100; ++i) {
     if (i) batch += ',';
-    batch += R"({"messageId":"m-)" + std::to_string(i) +
-             R"(","mccMnc":22801,"sentAt":"2026-01-01T00:00:00.000+0000","doneAt":"2026-01-01T00:00:02.000+0000","price":{"pricePerMessage":0.01,"currency":"EUR"},"status":{"groupId":2,"groupName":"UNDELIVERABLE","id":9,"name":"UNDELIVERABLE_NOT_DELIVERED"},"error":{"groupId":1,"groupName":"HANDSET_ERRORS","id":27,"name":"EC_ABSENT_SUBSCRIBER","permanent":false}})";
+    batch +=
+        R"({"messageId":"m-)" + std::to_string(i) +
+        R"(","mccMnc":22801,"sentAt":"2026-01-01T00:00:00.000+0000","doneAt":"2026-01-01T00:00:02.000+0000","price":{"pricePerMessage":0.01,"currency":"EUR"},"status":{"groupId":2,"groupName":"UNDELIVERABLE","id":9,"name":"UNDELIVERABLE_NOT_DELIVERED"},"error":{"groupId":1,"groupName":"HANDSET_ERRORS","id":27,"name":"EC_ABSENT_SUBSCRIBER","permanent":false}})";
   }
   batch += "]}";
   p.process(batch, Channel::sms, r);  // warm-up: buffers grow to size
@@ -253,8 +281,10 @@ int64_t reference_nesting_beyond(const std::string& text, size_t limit) {
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
     if (in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
     } else if (c == '[' || c == '{') {

@@ -1,5 +1,7 @@
 // The catalogue reloader without Kafka: what it publishes for good, unchanged and broken files,
 // and that the watch loads a change only once the files have settled.
+#include "reloader.h"
+
 #include <gtest/gtest.h>
 
 #include <chrono>
@@ -8,7 +10,6 @@
 #include <sstream>
 #include <thread>
 
-#include "reloader.h"
 #include "dlr/catalog/loader.h"
 
 namespace fs = std::filesystem;
@@ -35,7 +36,8 @@ class Reloader : public ::testing::Test {
     fs::create_directories(dir_);
     original_ = read(fs::path(DLR_SOURCE_DIR) / "catalog/codes.yaml");
     write(codes(), original_);
-    fs::copy_file(fs::path(DLR_SOURCE_DIR) / "catalog/policy.yaml", policy(), fs::copy_options::overwrite_existing);
+    fs::copy_file(fs::path(DLR_SOURCE_DIR) / "catalog/policy.yaml", policy(),
+                  fs::copy_options::overwrite_existing);
     auto loaded = dlr::catalog::load_catalog(codes(), policy());
     ASSERT_TRUE(loaded.catalog);
     initial_ = loaded.catalog;
@@ -94,7 +96,8 @@ TEST_F(Reloader, ABrokenCatalogueIsRefusedAndTheLastGoodStays) {
 }
 
 TEST_F(Reloader, SighupFlagAndFileWatchBothReload) {
-  CatalogReloader reloader({codes(), policy(), std::chrono::milliseconds(50)}, *initial_, metrics_, requested_);
+  CatalogReloader reloader({codes(), policy(), std::chrono::milliseconds(50)}, *initial_, metrics_,
+                           requested_);
   reloader.start();
   const auto wait_for = [&](auto predicate) {
     for (int i = 0; i < 200; ++i) {
@@ -105,7 +108,8 @@ TEST_F(Reloader, SighupFlagAndFileWatchBothReload) {
   };
   write(codes(), changed("by the watch"));
   std::shared_ptr<const dlr::catalog::Catalog> got;
-  EXPECT_TRUE(wait_for([&] { return (got = reloader.take()) != nullptr; })) << "the file change was not loaded";
+  EXPECT_TRUE(wait_for([&] { return (got = reloader.take()) != nullptr; }))
+      << "the file change was not loaded";
   EXPECT_EQ(metrics_.catalog_reloads_applied.load(), 1u);
 
   requested_ = true;  // what the SIGHUP handler does; the files are as last loaded

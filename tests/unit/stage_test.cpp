@@ -1,7 +1,8 @@
 // The run loop on fakes (tests/support/fake_io.h): offsets, redelivery, backpressure, revokes,
 // exactly-once aborts and the catalogue swap, each without a broker.
-#include <gtest/gtest.h>
+#include "stage.h"
 
+#include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
@@ -11,7 +12,6 @@
 
 #include "dlr/catalog/loader.h"
 #include "fake_io.h"
-#include "stage.h"
 
 using namespace dlr;
 using fakes::FakeInput;
@@ -23,7 +23,8 @@ namespace {
 const FakeInput::Partition kP0{"in", 0};
 
 std::shared_ptr<const catalog::Catalog> shipped() {
-  static auto loaded = catalog::load_catalog(DLR_SOURCE_DIR "/catalog/codes.yaml", DLR_SOURCE_DIR "/catalog/policy.yaml");
+  static auto loaded =
+      catalog::load_catalog(DLR_SOURCE_DIR "/catalog/codes.yaml", DLR_SOURCE_DIR "/catalog/policy.yaml");
   return loaded.catalog;
 }
 
@@ -52,7 +53,8 @@ struct Loop {
     cfg.exactly_once = exactly_once;
     cfg.shutdown_timeout_s = 1;
     cfg.stats_interval_s = 0;
-    stage = std::make_unique<app::Stage>(cfg, shipped(), metrics, app::StageIo{input, output, &transactions, 100, {}});
+    stage = std::make_unique<app::Stage>(cfg, shipped(), metrics,
+                                         app::StageIo{input, output, &transactions, 100, {}});
     input.assign({kP0});
   }
   void turns(int n = 1) {
@@ -205,8 +207,10 @@ TEST(RunLoop, CatalogueSwapHappensOnlyBetweenMessages) {
   const auto next = shipped_again();
   ASSERT_NE(next->version(), shipped()->version());
   int calls = 0;
-  loop.stage->set_catalog_feed([&]() -> std::shared_ptr<const catalog::Catalog> { return ++calls == 3 ? next : nullptr; });
-  for (int i = 0; i < 20; ++i) loop.input.append("in", 0, "{\"results\":[" + delivered(i) + "," + expired(i) + "]}");
+  loop.stage->set_catalog_feed(
+      [&]() -> std::shared_ptr<const catalog::Catalog> { return ++calls == 3 ? next : nullptr; });
+  for (int i = 0; i < 20; ++i)
+    loop.input.append("in", 0, "{\"results\":[" + delivered(i) + "," + expired(i) + "]}");
   loop.output.capacity = 12;  // a few messages a turn, so the swap lands between two of them
   loop.output.auto_acknowledge = true;
   loop.turns(30);

@@ -24,7 +24,9 @@ class Reader {
  public:
   Reader(std::string file, std::vector<Diagnostic>& out) : file_(std::move(file)), out_(out) {}
 
-  void error(const YAML::Node& at, const std::string& message) { out_.push_back({file_, at.Mark().line + 1, message}); }
+  void error(const YAML::Node& at, const std::string& message) {
+    out_.push_back({file_, at.Mark().line + 1, message});
+  }
 
   void only(const YAML::Node& map, const std::set<std::string>& known, const std::string& where) {
     for (const auto& kv : map) {
@@ -70,7 +72,8 @@ class Reader {
       if (value < min || value > max) throw YAML::Exception(node.Mark(), "");
       out = static_cast<Int>(value);
     } catch (const YAML::Exception&) {
-      error(node, what + " must be a whole number from " + std::to_string(min) + " to " + std::to_string(max));
+      error(node,
+            what + " must be a whole number from " + std::to_string(min) + " to " + std::to_string(max));
     }
   }
 
@@ -94,9 +97,10 @@ class Reader {
     }
   }
 
-  // ${env:NAME}, ${env:NAME:-DEFAULT} or ${file:PATH} (relative to the config's folder; one trailing newline dropped,
-  // as secret files usually end with one). The value itself never appears in a message.
-  bool resolve_reference(const YAML::Node& at, const std::string& what, const std::string& base_dir, std::string& value) {
+  // ${env:NAME}, ${env:NAME:-DEFAULT} or ${file:PATH} (relative to the config's folder; one trailing newline
+  // dropped, as secret files usually end with one). The value itself never appears in a message.
+  bool resolve_reference(const YAML::Node& at, const std::string& what, const std::string& base_dir,
+                         std::string& value) {
     const std::string inner = value.substr(2, value.size() - 3);
     if (inner.starts_with("env:")) {
       // ${env:NAME:-DEFAULT}: DEFAULT when NAME is not set, as in the shell.
@@ -140,7 +144,6 @@ class Reader {
   std::vector<Diagnostic>& out_;
 };
 
-
 void read_inputs(Reader& r, const YAML::Node& root, Config& c) {
   if (const auto inputs = root["inputs"]; !inputs || !inputs.IsSequence() || inputs.size() == 0) {
     r.error(inputs ? inputs : root, "inputs must be a list of {topic, channel}, at least one");
@@ -154,9 +157,12 @@ void read_inputs(Reader& r, const YAML::Node& root, Config& c) {
       if (!node["topic"]) r.error(node, "an input needs a topic");
       r.string(node["channel"], "input channel", input.channel);
       if (!input.channel.empty() && core::parse_channel(input.channel) == core::Channel::unknown) {
-        r.error(node["channel"], "unknown channel '" + input.channel + "' (sms, mms, voice, email, push, whatsapp, viber, rcs, messenger, ...)");
+        r.error(node["channel"],
+                "unknown channel '" + input.channel +
+                    "' (sms, mms, voice, email, push, whatsapp, viber, rcs, messenger, ...)");
       }
-      if (!input.topic.empty() && !topics.insert(input.topic).second) r.error(node, "topic '" + input.topic + "' is bound twice");
+      if (!input.topic.empty() && !topics.insert(input.topic).second)
+        r.error(node, "topic '" + input.topic + "' is bound twice");
       c.inputs.push_back(input);
     }
   }
@@ -184,30 +190,37 @@ void read_routing(Reader& r, const YAML::Node& routing, Routing& routing_out) {
   // Invalid input must land somewhere: never dropped.
   bool invalid_kept = false;
   for (auto d : routing_out.routes[Route::invalid]) invalid_kept |= d == Destination::dead_letter;
-  if (!invalid_kept) r.error(routing, "routing.invalid must include dead_letter: unprocessable input is never dropped");
+  if (!invalid_kept)
+    r.error(routing, "routing.invalid must include dead_letter: unprocessable input is never dropped");
 }
 
 // The sections about running the stage rather than what it computes.
 void read_operations(Reader& r, const YAML::Node& root, Config& c, const std::string& base_dir) {
   if (const auto processing = root["processing"]; processing && r.map(processing, "processing")) {
     r.only(processing, {"max_document_bytes", "guarantee"}, "processing");
-    r.number(processing["max_document_bytes"], "processing.max_document_bytes", c.max_document_bytes, 64, 64LL << 20);
+    r.number(processing["max_document_bytes"], "processing.max_document_bytes", c.max_document_bytes, 64,
+             64LL << 20);
     if (const auto g = processing["guarantee"]; g) {
       const std::string value = g.IsScalar() ? g.as<std::string>() : std::string();
-      if (value == "at_least_once") c.exactly_once = false;
-      else if (value == "exactly_once") c.exactly_once = true;
-      else r.error(g, "processing.guarantee must be at_least_once or exactly_once");
+      if (value == "at_least_once")
+        c.exactly_once = false;
+      else if (value == "exactly_once")
+        c.exactly_once = true;
+      else
+        r.error(g, "processing.guarantee must be at_least_once or exactly_once");
     }
   }
   if (const auto metrics = root["metrics"]; metrics && r.map(metrics, "metrics")) {
     r.only(metrics, {"address"}, "metrics");
     r.string(metrics["address"], "metrics.address", c.metrics_address);
-    if (c.metrics_address.rfind(':') == std::string::npos) r.error(metrics["address"], "metrics.address must be HOST:PORT");
+    if (c.metrics_address.rfind(':') == std::string::npos)
+      r.error(metrics["address"], "metrics.address must be HOST:PORT");
   }
   if (const auto logging = root["logging"]; logging && r.map(logging, "logging")) {
     r.only(logging, {"format", "stats_interval_s"}, "logging");
     r.string(logging["format"], "logging.format", c.log_format);
-    if (c.log_format != "plain" && c.log_format != "json") r.error(logging["format"], "logging.format must be plain or json");
+    if (c.log_format != "plain" && c.log_format != "json")
+      r.error(logging["format"], "logging.format must be plain or json");
     r.number(logging["stats_interval_s"], "logging.stats_interval_s", c.stats_interval_s, 0, 86400);
   }
   r.number(root["shutdown_timeout_s"], "shutdown_timeout_s", c.shutdown_timeout_s, 1, 3600);
@@ -218,7 +231,6 @@ void read_operations(Reader& r, const YAML::Node& root, Config& c, const std::st
     r.properties(kafka["producer"], "kafka.producer", c.kafka_producer, c.references, base_dir);
   }
 }
-
 
 }  // namespace
 
@@ -242,8 +254,9 @@ LoadResult parse_config(const std::string& yaml, const std::string& file, const 
     r.error(root, "the config must be a map");
     return result;
   }
-  r.only(root, {"brokers", "group_id", "inputs", "outputs", "routing", "catalog", "processing", "metrics", "logging",
-                "shutdown_timeout_s", "kafka"},
+  r.only(root,
+         {"brokers", "group_id", "inputs", "outputs", "routing", "catalog", "processing", "metrics",
+          "logging", "shutdown_timeout_s", "kafka"},
          "the config");
   r.string(root["brokers"], "brokers", c.brokers);
   r.string(root["group_id"], "group_id", c.group_id);
@@ -258,12 +271,14 @@ LoadResult parse_config(const std::string& yaml, const std::string& file, const 
     r.string(outputs["analytics"], "outputs.analytics", c.outputs.analytics);
   }
   for (const auto& input : c.inputs) {
-    for (const auto& out : {c.outputs.enriched, c.outputs.retry, c.outputs.dead_letter, c.outputs.analytics}) {
+    for (const auto& out :
+         {c.outputs.enriched, c.outputs.retry, c.outputs.dead_letter, c.outputs.analytics}) {
       if (input.topic == out) r.error(root["inputs"], "topic '" + out + "' is both an input and an output");
     }
   }
 
-  if (const auto routing = root["routing"]; routing && r.map(routing, "routing")) read_routing(r, routing, c.routing);
+  if (const auto routing = root["routing"]; routing && r.map(routing, "routing"))
+    read_routing(r, routing, c.routing);
 
   if (const auto cat = root["catalog"]; cat && r.map(cat, "catalog")) {
     r.only(cat, {"codes", "policy", "watch", "watch_interval_s"}, "catalog");
@@ -273,7 +288,8 @@ LoadResult parse_config(const std::string& yaml, const std::string& file, const 
     r.number(cat["watch_interval_s"], "catalog.watch_interval_s", c.catalog_watch_interval_s, 1, 3600);
   }
   c.codes_path = c.codes_path.empty() ? catalog::default_codes_path() : resolve_path(base_dir, c.codes_path);
-  c.policy_path = c.policy_path.empty() ? catalog::default_policy_path() : resolve_path(base_dir, c.policy_path);
+  c.policy_path =
+      c.policy_path.empty() ? catalog::default_policy_path() : resolve_path(base_dir, c.policy_path);
 
   read_operations(r, root, c, base_dir);
   return result;
@@ -293,23 +309,29 @@ LoadResult load_config(const std::string& path) {
 std::string describe(const Config& c) {
   std::ostringstream out;
   out << "brokers: " << c.brokers << "\ngroup_id: " << c.group_id << "\ninputs:\n";
-  for (const auto& i : c.inputs) out << "  - {topic: " << i.topic << ", channel: " << (i.channel.empty() ? "none" : i.channel) << "}\n";
+  for (const auto& i : c.inputs)
+    out << "  - {topic: " << i.topic << ", channel: " << (i.channel.empty() ? "none" : i.channel) << "}\n";
   out << "outputs: {enriched: " << c.outputs.enriched << ", retry: " << c.outputs.retry
-      << ", dead_letter: " << c.outputs.dead_letter << ", analytics: " << c.outputs.analytics << "}\nrouting:\n";
+      << ", dead_letter: " << c.outputs.dead_letter << ", analytics: " << c.outputs.analytics
+      << "}\nrouting:\n";
   for (const Route route : core::all<Route>()) {
     out << "  " << core::to_string(route) << ": [";
     const auto& destinations = c.routing.routes[route];
-    for (size_t j = 0; j < destinations.size(); ++j) out << (j ? ", " : "") << core::to_string(destinations[j]);
+    for (size_t j = 0; j < destinations.size(); ++j)
+      out << (j ? ", " : "") << core::to_string(destinations[j]);
     out << "]\n";
   }
-  out << "catalog: {codes: " << c.codes_path << ", policy: " << c.policy_path << ", watch: "
-      << (c.catalog_watch ? "true" : "false") << ", watch_interval_s: " << c.catalog_watch_interval_s << "}\n"
-      << "processing: {max_document_bytes: " << c.max_document_bytes << ", guarantee: " << (c.exactly_once ? "exactly_once" : "at_least_once") << "}\n"
+  out << "catalog: {codes: " << c.codes_path << ", policy: " << c.policy_path
+      << ", watch: " << (c.catalog_watch ? "true" : "false")
+      << ", watch_interval_s: " << c.catalog_watch_interval_s << "}\n"
+      << "processing: {max_document_bytes: " << c.max_document_bytes
+      << ", guarantee: " << (c.exactly_once ? "exactly_once" : "at_least_once") << "}\n"
       << "metrics: {address: " << c.metrics_address << "}\n"
       << "logging: {format: " << c.log_format << ", stats_interval_s: " << c.stats_interval_s << "}\n"
       << "shutdown_timeout_s: " << c.shutdown_timeout_s << "\nkafka:\n";
-  for (const auto& [name, props] : {std::pair{"common", &c.kafka_common}, std::pair{"consumer", &c.kafka_consumer},
-                                    std::pair{"producer", &c.kafka_producer}}) {
+  for (const auto& [name, props] :
+       {std::pair{"common", &c.kafka_common}, std::pair{"consumer", &c.kafka_consumer},
+        std::pair{"producer", &c.kafka_producer}}) {
     out << "  " << name << ":" << (props->empty() ? " {}" : "") << "\n";
     for (const auto& [k, v] : *props) {
       out << "    " << k << ": " << (is_secret_property(k) ? "\"***\"" : v);

@@ -8,10 +8,26 @@ namespace {
 
 using catalog::Family;
 
-constexpr std::array<std::string_view, kChannelCount> kNames = {
-    "unknown", "sms",      "mms",      "voice",     "email",     "push",           "whatsapp",
-    "viber",   "rcs",      "messenger", "line",     "zalo",      "kakao",          "telegram",
-    "instagram", "apple-messages", "mobile-identity", "live-chat", "moments",      "people"};
+constexpr std::array<std::string_view, kChannelCount> kNames = {"unknown",
+                                                                "sms",
+                                                                "mms",
+                                                                "voice",
+                                                                "email",
+                                                                "push",
+                                                                "whatsapp",
+                                                                "viber",
+                                                                "rcs",
+                                                                "messenger",
+                                                                "line",
+                                                                "zalo",
+                                                                "kakao",
+                                                                "telegram",
+                                                                "instagram",
+                                                                "apple-messages",
+                                                                "mobile-identity",
+                                                                "live-chat",
+                                                                "moments",
+                                                                "people"};
 
 constexpr Family kSms[] = {Family::dlt};
 constexpr Family kMms[] = {Family::mms};
@@ -41,14 +57,20 @@ bool equals_ci(std::string_view text, std::string_view name) noexcept {
 
 }  // namespace
 
-std::string_view to_string(Channel channel) noexcept { return kNames[static_cast<size_t>(channel)]; }
+std::string_view to_string(Channel channel) noexcept {
+  return kNames[static_cast<size_t>(channel)];
+}
 
 std::string_view to_string(ChannelSource source) noexcept {
   switch (source) {
-    case ChannelSource::none: return "none";
-    case ChannelSource::report: return "report";
-    case ChannelSource::binding: return "binding";
-    case ChannelSource::inferred: return "inferred";
+    case ChannelSource::none:
+      return "none";
+    case ChannelSource::report:
+      return "report";
+    case ChannelSource::binding:
+      return "binding";
+    case ChannelSource::inferred:
+      return "inferred";
   }
   return "none";
 }
@@ -63,12 +85,24 @@ Channel parse_channel(std::string_view text) noexcept {
     Channel channel;
   };
   static constexpr Prefix kPrefixes[] = {
-      {"viber", Channel::viber},          {"kakao", Channel::kakao},   {"line-", Channel::line},
-      {"apple", Channel::apple_messages}, {"instagram", Channel::instagram}, {"telegram", Channel::telegram},
-      {"whatsapp", Channel::whatsapp},    {"messenger", Channel::messenger}, {"facebook", Channel::messenger},
-      {"rcs", Channel::rcs},              {"zalo", Channel::zalo},     {"webrtc", Channel::voice},
-      {"voice", Channel::voice},          {"mobile-push", Channel::push}, {"push", Channel::push},
-      {"mail", Channel::email},           {"sms", Channel::sms},       {"mms", Channel::mms},
+      {"viber", Channel::viber},
+      {"kakao", Channel::kakao},
+      {"line-", Channel::line},
+      {"apple", Channel::apple_messages},
+      {"instagram", Channel::instagram},
+      {"telegram", Channel::telegram},
+      {"whatsapp", Channel::whatsapp},
+      {"messenger", Channel::messenger},
+      {"facebook", Channel::messenger},
+      {"rcs", Channel::rcs},
+      {"zalo", Channel::zalo},
+      {"webrtc", Channel::voice},
+      {"voice", Channel::voice},
+      {"mobile-push", Channel::push},
+      {"push", Channel::push},
+      {"mail", Channel::email},
+      {"sms", Channel::sms},
+      {"mms", Channel::mms},
   };
   for (const auto& p : kPrefixes) {
     if (starts_with_ci(text, p.prefix)) return p.channel;
@@ -78,11 +112,16 @@ Channel parse_channel(std::string_view text) noexcept {
 
 std::span<const Family> families_of(Channel channel) noexcept {
   switch (channel) {
-    case Channel::sms: return kSms;
-    case Channel::mms: return kMms;
-    case Channel::voice: return kVoice;
-    case Channel::email: return kEmail;
-    case Channel::push: return kPush;
+    case Channel::sms:
+      return kSms;
+    case Channel::mms:
+      return kMms;
+    case Channel::voice:
+      return kVoice;
+    case Channel::email:
+      return kEmail;
+    case Channel::push:
+      return kPush;
     case Channel::whatsapp:
     case Channel::viber:
     case Channel::rcs:
@@ -92,12 +131,18 @@ std::span<const Family> families_of(Channel channel) noexcept {
     case Channel::kakao:
     case Channel::telegram:
     case Channel::instagram:
-    case Channel::apple_messages: return kChat;
-    case Channel::mobile_identity: return kMobileIdentity;
-    case Channel::live_chat: return kLiveChat;
-    case Channel::moments: return kMoments;
-    case Channel::people: return kPeople;
-    case Channel::unknown: break;
+    case Channel::apple_messages:
+      return kChat;
+    case Channel::mobile_identity:
+      return kMobileIdentity;
+    case Channel::live_chat:
+      return kLiveChat;
+    case Channel::moments:
+      return kMoments;
+    case Channel::people:
+      return kPeople;
+    case Channel::unknown:
+      break;
   }
   return {};
 }

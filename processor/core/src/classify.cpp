@@ -53,11 +53,11 @@ Classification classify(const ReportFields& f, Channel binding, const catalog::C
   }
   Classification c = resolve_channel(f, binding);
   const auto families = families_of(c.channel);
-  c.status = cat.find(Kind::status, families, static_cast<int>(f.status.id), static_cast<int>(f.status.group_id),
-                      f.status.name);
+  c.status = cat.find(Kind::status, families, static_cast<int>(f.status.id),
+                      static_cast<int>(f.status.group_id), f.status.name);
   if (f.error.present) {
-    c.error = cat.find(Kind::error, families, static_cast<int>(f.error.id), static_cast<int>(f.error.group_id),
-                       f.error.name);
+    c.error = cat.find(Kind::error, families, static_cast<int>(f.error.id),
+                       static_cast<int>(f.error.group_id), f.error.name);
   }
   if (c.status.entry) {
     c.decision = &c.status.entry->decision;

@@ -24,8 +24,10 @@ int64_t nesting_scalar(const char* p, size_t& i, size_t end, size_t limit, Nesti
     const auto c = static_cast<unsigned char>(p[i]);
     if (!kSpecial[c]) continue;
     if (s.in_string) {
-      if (c == '\\') ++i;
-      else if (c == '"') s.in_string = false;
+      if (c == '\\')
+        ++i;
+      else if (c == '"')
+        s.in_string = false;
     } else if (c == '"') {
       s.in_string = true;
     } else if (c == '[' || c == '{') {
@@ -46,7 +48,8 @@ uint64_t byte_mask(__m256i lo, __m256i hi, char c) noexcept {
 }
 // Bit k = XOR of bits 0..k: 1 from an opening quote up to (not including) its closing quote.
 uint64_t prefix_xor(uint64_t bits) noexcept {
-  const __m128i r = _mm_clmulepi64_si128(_mm_set_epi64x(0, static_cast<long long>(bits)), _mm_set1_epi8(-1), 0);
+  const __m128i r =
+      _mm_clmulepi64_si128(_mm_set_epi64x(0, static_cast<long long>(bits)), _mm_set1_epi8(-1), 0);
   return static_cast<uint64_t>(_mm_cvtsi128_si64(r));
 }
 #endif

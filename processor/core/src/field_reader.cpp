@@ -14,16 +14,22 @@ namespace ond = simdjson::ondemand;
 
 Reason document_reason(simdjson::error_code error) noexcept {
   switch (error) {
-    case simdjson::UTF8_ERROR: return Reason::invalid_utf8;
-    case simdjson::DEPTH_ERROR: return Reason::too_deep;
-    case simdjson::CAPACITY: return Reason::too_large;
-    case simdjson::EMPTY: return Reason::empty_input;
-    default: return Reason::invalid_json;
+    case simdjson::UTF8_ERROR:
+      return Reason::invalid_utf8;
+    case simdjson::DEPTH_ERROR:
+      return Reason::too_deep;
+    case simdjson::CAPACITY:
+      return Reason::too_large;
+    case simdjson::EMPTY:
+      return Reason::empty_input;
+    default:
+      return Reason::invalid_json;
   }
 }
 
 std::string_view trim_right(std::string_view text) noexcept {
-  while (!text.empty() && (text.back() == ' ' || text.back() == '\n' || text.back() == '\r' || text.back() == '\t')) {
+  while (!text.empty() &&
+         (text.back() == ' ' || text.back() == '\n' || text.back() == '\r' || text.back() == '\t')) {
     text.remove_suffix(1);
   }
   return text;
@@ -41,22 +47,24 @@ bool is_semantic(simdjson::error_code error) noexcept {
          error == simdjson::NUMBER_OUT_OF_RANGE || error == simdjson::NUMBER_ERROR;
 }
 
-
 // Keys of delivery reports never need unescaping; a key with an escape simply matches nothing.
 std::string_view key_of(ond::field& field) noexcept {
   const char* start = field.key().raw();
   const void* end = std::memchr(start, '"', 64);
-  return end ? std::string_view(start, static_cast<size_t>(static_cast<const char*>(end) - start)) : std::string_view();
+  return end ? std::string_view(start, static_cast<size_t>(static_cast<const char*>(end) - start))
+             : std::string_view();
 }
 
-
-Failure fail(Reason reason, const char* detail) noexcept { return {reason, detail, false}; }
+Failure fail(Reason reason, const char* detail) noexcept {
+  return {reason, detail, false};
+}
 
 Failure read_code_object(ond::value& value, bool is_status, CodeObject& out) noexcept {
   // Which of two status (or error) objects counts is up to each reader of the JSON: refused
   // rather than classified on one while consumers read the other.
   if (out.keyed) {
-    return fail(Reason::duplicate_field, is_status ? "the report has two status objects" : "the report has two error objects");
+    return fail(Reason::duplicate_field,
+                is_status ? "the report has two status objects" : "the report has two error objects");
   }
   out.keyed = true;
   ond::json_type type;
@@ -80,20 +88,27 @@ Failure read_code_object(ond::value& value, bool is_status, CodeObject& out) noe
     const std::string_view key = key_of(field);
     ond::value& v = field.value();
     if (key == "id") {
-      if (out.has_id && !failure.failed()) failure = fail(Reason::duplicate_field, is_status ? "status has two ids" : "error has two ids");
+      if (out.has_id && !failure.failed())
+        failure = fail(Reason::duplicate_field, is_status ? "status has two ids" : "error has two ids");
       auto error = v.get_int64().get(out.id);
       if (error && !is_semantic(error)) return fail_document(error);
       if (error || out.id < INT32_MIN || out.id > INT32_MAX) {
-        if (!failure.failed()) failure = fail(Reason::bad_field_type, is_status ? "status.id must be an integer" : "error.id must be an integer");
+        if (!failure.failed())
+          failure = fail(Reason::bad_field_type,
+                         is_status ? "status.id must be an integer" : "error.id must be an integer");
       } else {
         out.has_id = true;
       }
     } else if (key == "groupId") {
-      if (out.has_group && !failure.failed()) failure = fail(Reason::duplicate_field, is_status ? "status has two groupIds" : "error has two groupIds");
+      if (out.has_group && !failure.failed())
+        failure =
+            fail(Reason::duplicate_field, is_status ? "status has two groupIds" : "error has two groupIds");
       auto error = v.get_int64().get(out.group_id);
       if (error && !is_semantic(error)) return fail_document(error);
       if (error || out.group_id < 0 || out.group_id > INT32_MAX) {
-        if (!failure.failed()) failure = fail(Reason::bad_field_type, is_status ? "status.groupId must be an integer" : "error.groupId must be an integer");
+        if (!failure.failed())
+          failure = fail(Reason::bad_field_type, is_status ? "status.groupId must be an integer"
+                                                           : "error.groupId must be an integer");
         out.group_id = -1;
       } else {
         out.has_group = true;
@@ -114,7 +129,8 @@ Failure read_code_object(ond::value& value, bool is_status, CodeObject& out) noe
     }
   }
   if (!failure.failed() && !out.has_id) {
-    failure = is_status ? fail(Reason::missing_status_id, "status has no id") : fail(Reason::missing_error_id, "error has no id");
+    failure = is_status ? fail(Reason::missing_status_id, "status has no id")
+                        : fail(Reason::missing_error_id, "error has no id");
   }
   return failure;
 }
@@ -183,7 +199,8 @@ Failure read_price(ond::value& v, ReportFields& f) noexcept {
 Failure read_fields(ond::object& object, ReportFields& f) noexcept {
   Failure failure;
   auto note = [&failure](Failure next) {
-    if (next.document || !failure.failed()) failure = next;  // the first report-level failure, or a document one
+    if (next.document || !failure.failed())
+      failure = next;  // the first report-level failure, or a document one
   };
   for (auto field_result : object) {
     ond::field field;
@@ -193,18 +210,26 @@ Failure read_fields(ond::object& object, ReportFields& f) noexcept {
     if (key.empty()) continue;
     switch (key[0]) {
       case 's':
-        if (key == "status") note(read_code_object(v, true, f.status));
-        else if (key == "sentAt") note(read_timestamp(v, f.sent_ms));
-        else if (key == "seenAt") f.seen = true;
-        else if (key == "smtp") f.smtp = true;
+        if (key == "status")
+          note(read_code_object(v, true, f.status));
+        else if (key == "sentAt")
+          note(read_timestamp(v, f.sent_ms));
+        else if (key == "seenAt")
+          f.seen = true;
+        else if (key == "smtp")
+          f.smtp = true;
         break;
       case 'e':
-        if (key == "error") note(read_code_object(v, false, f.error));
-        else if (key == "event") f.has_event = !v.get_string().get(f.event);
+        if (key == "error")
+          note(read_code_object(v, false, f.error));
+        else if (key == "event")
+          f.has_event = !v.get_string().get(f.event);
         break;
       case 'm':
-        if (key == "messageId") note(read_message_id(v, f));
-        else if (key == "mccMnc") note(read_mcc_mnc(v, f));
+        if (key == "messageId")
+          note(read_message_id(v, f));
+        else if (key == "mccMnc")
+          note(read_mcc_mnc(v, f));
         break;
       case 'c':
         if (key == "channel") {
@@ -224,7 +249,8 @@ Failure read_fields(ond::object& object, ReportFields& f) noexcept {
       case 'p':
         if (key == "price") note(read_price(v, f));
         break;
-      default: break;
+      default:
+        break;
     }
     if (failure.document) return failure;
   }

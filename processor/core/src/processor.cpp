@@ -23,12 +23,14 @@ class Processor::Sink final : public ReportSink {
         out_(out),
         source_(source) {}
 
-  bool on_report(const ReportFields& f, FieldError error, uint32_t index, std::string_view raw) noexcept override {
+  bool on_report(const ReportFields& f, FieldError error, uint32_t index,
+                 std::string_view raw) noexcept override {
     Report report;
     report.index = index;
     report.raw = Range{reader_.offset_of(raw), static_cast<uint32_t>(raw.size())};
     if (f.has_message_id) {
-      report.message_id = Range{static_cast<uint32_t>(out_.keys.size()), static_cast<uint32_t>(f.message_id.size())};
+      report.message_id =
+          Range{static_cast<uint32_t>(out_.keys.size()), static_cast<uint32_t>(f.message_id.size())};
       out_.keys.append(f.message_id);
     }
     Classification c;
@@ -44,8 +46,9 @@ class Processor::Sink final : public ReportSink {
       report.verdict = is_skip_reason(c.reason) ? Verdict::skipped : Verdict::invalid;
       report.reason = c.reason;
       report.detail = c.detail;
-      append_invalid(out_.enriched, {f.has_message_id ? &f.message_id : nullptr, report.verdict == Verdict::skipped,
-                                     c.reason, c.detail, index, -1, source_});
+      append_invalid(out_.enriched,
+                     {f.has_message_id ? &f.message_id : nullptr, report.verdict == Verdict::skipped,
+                      c.reason, c.detail, index, -1, source_});
     } else {
       report.verdict = Verdict::classified;
       report.decision = c.decision;
@@ -54,9 +57,11 @@ class Processor::Sink final : public ReportSink {
       if (!append_enriched(out_.enriched, raw, f, c, fragments_, catalog_.version())) return false;
       const size_t a_start = out_.analytics.size();
       append_analytics(out_.analytics, f, c, catalog_.version());
-      report.analytics = Range{static_cast<uint32_t>(a_start), static_cast<uint32_t>(out_.analytics.size() - a_start)};
+      report.analytics =
+          Range{static_cast<uint32_t>(a_start), static_cast<uint32_t>(out_.analytics.size() - a_start)};
     }
-    report.enriched = Range{static_cast<uint32_t>(start), static_cast<uint32_t>(out_.enriched.size() - start)};
+    report.enriched =
+        Range{static_cast<uint32_t>(start), static_cast<uint32_t>(out_.enriched.size() - start)};
     out_.reports.push_back(report);
     return true;
   }
@@ -70,7 +75,8 @@ class Processor::Sink final : public ReportSink {
     report.raw = Range{reader_.offset_of(raw), static_cast<uint32_t>(raw.size())};
     const size_t start = out_.enriched.size();
     append_invalid(out_.enriched, {nullptr, false, report.reason, report.detail, index, -1, source_});
-    report.enriched = Range{static_cast<uint32_t>(start), static_cast<uint32_t>(out_.enriched.size() - start)};
+    report.enriched =
+        Range{static_cast<uint32_t>(start), static_cast<uint32_t>(out_.enriched.size() - start)};
     out_.reports.push_back(report);
   }
 
@@ -86,7 +92,8 @@ class Processor::Sink final : public ReportSink {
 namespace {
 
 // The whole message is unprocessable: one invalid report covering all of it.
-Reason fail_whole(Result& out, std::string_view message, const DocumentError& error, std::string_view source) noexcept {
+Reason fail_whole(Result& out, std::string_view message, const DocumentError& error,
+                  std::string_view source) noexcept {
   out.clear();
   out.document_error = error.reason;
   out.document_position = error.position;
@@ -127,7 +134,8 @@ void Processor::set_catalog(std::shared_ptr<const catalog::Catalog> catalog) {
   catalog_ = std::move(catalog);
 }
 
-Reason Processor::process(std::string_view message, Channel binding, Result& out, std::string_view source) noexcept {
+Reason Processor::process(std::string_view message, Channel binding, Result& out,
+                          std::string_view source) noexcept {
   out.clear();
   Sink sink(*this, binding, out, source);
   if (const DocumentError error = impl_->reader.read(message, sink); error.failed()) {

@@ -33,7 +33,9 @@ class Walk {
   DocumentError failed(simdjson::error_code error) noexcept {
     return {document_reason(error), simdjson::error_message(error), position()};
   }
-  DocumentError failed(const Failure& failure) noexcept { return {failure.reason, failure.detail, position()}; }
+  DocumentError failed(const Failure& failure) noexcept {
+    return {failure.reason, failure.detail, position()};
+  }
 
   ond::document& doc_;
   const char* base_;
@@ -107,16 +109,23 @@ DocumentError Walk::object_root(std::string_view message) noexcept {
 DocumentError Walk::scalar(ond::json_type type) noexcept {
   simdjson::error_code error = simdjson::SUCCESS;
   switch (type) {
-    case ond::json_type::number: error = doc_.get_number().error(); break;
-    case ond::json_type::string: error = doc_.get_string().error(); break;
-    case ond::json_type::boolean: error = doc_.get_bool().error(); break;
+    case ond::json_type::number:
+      error = doc_.get_number().error();
+      break;
+    case ond::json_type::string:
+      error = doc_.get_string().error();
+      break;
+    case ond::json_type::boolean:
+      error = doc_.get_bool().error();
+      break;
     case ond::json_type::null: {
       bool is_null = false;
       error = doc_.is_null().get(is_null);
       if (!error && !is_null) error = simdjson::N_ATOM_ERROR;
       break;
     }
-    default: break;
+    default:
+      break;
   }
   if (error) return failed(error);
   return {Reason::not_a_report,

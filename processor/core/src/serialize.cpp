@@ -33,8 +33,10 @@ void append_compact(std::string& out, const char* p, size_t n) {
     const char c = p[i];
     if (in_string) {
       out.push_back(c);
-      if (c == '\\' && i + 1 < n) out.push_back(p[++i]);
-      else if (c == '"') in_string = false;
+      if (c == '\\' && i + 1 < n)
+        out.push_back(p[++i]);
+      else if (c == '"')
+        in_string = false;
     } else if (c == '"') {
       in_string = true;
       out.push_back(c);
@@ -44,7 +46,8 @@ void append_compact(std::string& out, const char* p, size_t n) {
   }
 }
 
-void append_catalog_member(std::string& out, const CodeObject& code, const Match& match, const Fragments& fragments) {
+void append_catalog_member(std::string& out, const CodeObject& code, const Match& match,
+                           const Fragments& fragments) {
   out += ",\"catalog\":{";
   if (match.entry) {
     out += fragments.entry(*match.entry);
@@ -68,12 +71,16 @@ void append_catalog_member(std::string& out, const CodeObject& code, const Match
 
 // "null" for what the report lacks.
 void append_int_or_null(std::string& out, bool present, int64_t value) {
-  if (present) json::append_int(out, value);
-  else out += "null";
+  if (present)
+    json::append_int(out, value);
+  else
+    out += "null";
 }
 void append_string_or_null(std::string& out, std::string_view text) {
-  if (!text.empty()) json::append_string(out, text);
-  else out += "null";
+  if (!text.empty())
+    json::append_string(out, text);
+  else
+    out += "null";
 }
 
 }  // namespace
@@ -97,7 +104,9 @@ void append_decision_members(std::string& out, const catalog::Decision& d) {
     return;
   }
   members.key("retry") += '{';
-  json::Members(out).integer("notBeforeSeconds", d.retry.not_before_s).integer("maxAttempts", d.retry.max_attempts);
+  json::Members(out)
+      .integer("notBeforeSeconds", d.retry.not_before_s)
+      .integer("maxAttempts", d.retry.max_attempts);
   out += '}';
 }
 
@@ -106,7 +115,8 @@ void Fragments::build(const catalog::Catalog& catalog) {
   entries_.clear();
   for (const auto& e : catalog.entries()) append_entry_members(entries_.emplace_back(), e.entry);
   decisions_.clear();
-  for (const catalog::Decision* d : catalog.decisions()) append_decision_members(decisions_.emplace_back(), *d);
+  for (const catalog::Decision* d : catalog.decisions())
+    append_decision_members(decisions_.emplace_back(), *d);
 }
 
 bool append_enriched(std::string& e, std::string_view raw, const ReportFields& f, const Classification& c,
@@ -155,21 +165,29 @@ void append_analytics(std::string& a, const ReportFields& f, const Classificatio
   a += "{\"time\":";
   append_int_or_null(a, f.done_ms.has_value(), f.done_ms.value_or(0));
   a += ",\"messageId\":";
-  if (f.has_message_id) json::append_string(a, f.message_id);
-  else a += "null";
+  if (f.has_message_id)
+    json::append_string(a, f.message_id);
+  else
+    a += "null";
   a += ",\"channel\":";
   json::append_plain(a, to_string(c.channel));
   a += ",\"family\":";
-  if (status) json::append_plain(a, catalog::to_string(status->entry.family));
-  else a += "null";
+  if (status)
+    json::append_plain(a, catalog::to_string(status->entry.family));
+  else
+    a += "null";
   a += ",\"statusGroupId\":";
-  if (f.status.has_group) json::append_int(a, f.status.group_id);
-  else append_int_or_null(a, status && status->entry.group_id, status ? status->entry.group_id.value_or(0) : 0);
+  if (f.status.has_group)
+    json::append_int(a, f.status.group_id);
+  else
+    append_int_or_null(a, status && status->entry.group_id, status ? status->entry.group_id.value_or(0) : 0);
   a += ",\"statusId\":";
   json::append_int(a, f.status.id);
   a += ",\"errorFamily\":";
-  if (c.error.entry) json::append_plain(a, catalog::to_string(c.error.entry->entry.family));
-  else a += "null";
+  if (c.error.entry)
+    json::append_plain(a, catalog::to_string(c.error.entry->entry.family));
+  else
+    a += "null";
   a += ",\"errorId\":";
   append_int_or_null(a, f.error.present, f.error.id);
   a += ",\"outcome\":";

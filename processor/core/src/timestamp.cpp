@@ -40,7 +40,8 @@ std::optional<int64_t> parse_timestamp_ms(std::string_view text) noexcept {
       !digits(text, 17, 2, second)) {
     return std::nullopt;
   }
-  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60) return std::nullopt;
+  if (month < 1 || month > 12 || day < 1 || day > 31 || hour > 23 || minute > 59 || second > 60)
+    return std::nullopt;
   size_t pos = 19;
   int millis = 0;
   if (pos < text.size() && text[pos] == '.') {
@@ -71,7 +72,8 @@ std::optional<int64_t> parse_timestamp_ms(std::string_view text) noexcept {
   }
   if (pos != text.size()) return std::nullopt;
   const int64_t days = days_from_civil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  const int64_t seconds = days * 86400 + int64_t{hour} * 3600 + int64_t{minute} * 60 + second - int64_t{offset_minutes} * 60;
+  const int64_t seconds =
+      days * 86400 + int64_t{hour} * 3600 + int64_t{minute} * 60 + second - int64_t{offset_minutes} * 60;
   return seconds * 1000 + millis;
 }
 

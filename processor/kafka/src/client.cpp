@@ -39,8 +39,8 @@ void log_callback(const rd_kafka_t* rk, int level, const char* facility, const c
   int held_back = 0;
   if (level <= 4 && !allow_log(std::string("log ") + rd_kafka_name(rk) + " " + facility, held_back)) return;
   if (held_back > 0) {
-    spdlog::log(to_spdlog(level), "kafka {} {}: {} ({} more {} messages since last said)", rd_kafka_name(rk), facility,
-                message, held_back, facility);
+    spdlog::log(to_spdlog(level), "kafka {} {}: {} ({} more {} messages since last said)", rd_kafka_name(rk),
+                facility, message, held_back, facility);
   } else {
     spdlog::log(to_spdlog(level), "kafka {} {}: {}", rd_kafka_name(rk), facility, message);
   }
@@ -54,7 +54,8 @@ void error_callback(rd_kafka_t* rk, int err, const char* reason, void*) {
     // Retrying does not fix credentials or certificates: kept for the owner to stop on.
     std::lock_guard lock(g_configuration_error_mutex);
     if (g_configuration_error.empty())
-      g_configuration_error = std::string(reason) + " (" + rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) + ")";
+      g_configuration_error =
+          std::string(reason) + " (" + rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)) + ")";
   }
   int held_back = 0;
   if (err != RD_KAFKA_RESP_ERR__FATAL &&
@@ -84,7 +85,8 @@ ConfPtr make_conf(const Properties& properties, std::string& error) {
   ConfPtr conf(rd_kafka_conf_new());
   std::array<char, 512> message{};
   for (const auto& [key, value] : properties) {
-    if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), message.data(), message.size()) != RD_KAFKA_CONF_OK) {
+    if (rd_kafka_conf_set(conf.get(), key.c_str(), value.c_str(), message.data(), message.size()) !=
+        RD_KAFKA_CONF_OK) {
       error = key + ": " + message.data();
       return nullptr;
     }
@@ -103,7 +105,8 @@ void delivery_trampoline(rd_kafka_t*, const rd_kafka_message_t* message, void* o
 }
 }  // namespace
 
-std::unique_ptr<Producer> Producer::create(const Properties& properties, DeliveryHandler& handler, std::string& error) {
+std::unique_ptr<Producer> Producer::create(const Properties& properties, DeliveryHandler& handler,
+                                           std::string& error) {
   ConfPtr conf = make_conf(properties, error);
   if (!conf) return nullptr;
   rd_kafka_conf_set_opaque(conf.get(), &handler);
@@ -142,11 +145,12 @@ rd_kafka_resp_err_t Producer::produce(rd_kafka_topic_t* topic, std::string_view 
                           static_cast<ssize_t>(h.value.size()));
     }
   }
-  const rd_kafka_resp_err_t err = rd_kafka_producev(
-      rk_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-      RD_KAFKA_V_KEY(key.empty() ? nullptr : const_cast<char*>(key.data()), key.size()),
-      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_HEADERS(hdrs),
-      RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+  const rd_kafka_resp_err_t err =
+      rd_kafka_producev(rk_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
+                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+                        RD_KAFKA_V_KEY(key.empty() ? nullptr : const_cast<char*>(key.data()), key.size()),
+                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
   if (err && hdrs) rd_kafka_headers_destroy(hdrs);  // ownership passes only on success
   return err;
 }
@@ -165,10 +169,18 @@ TxnStatus txn_status(rd_kafka_error_t* error) {
 }
 }  // namespace
 
-TxnStatus Producer::init_transactions(int timeout_ms) noexcept { return txn_status(rd_kafka_init_transactions(rk_, timeout_ms)); }
-TxnStatus Producer::begin_transaction() noexcept { return txn_status(rd_kafka_begin_transaction(rk_)); }
-TxnStatus Producer::commit_transaction(int timeout_ms) noexcept { return txn_status(rd_kafka_commit_transaction(rk_, timeout_ms)); }
-TxnStatus Producer::abort_transaction(int timeout_ms) noexcept { return txn_status(rd_kafka_abort_transaction(rk_, timeout_ms)); }
+TxnStatus Producer::init_transactions(int timeout_ms) noexcept {
+  return txn_status(rd_kafka_init_transactions(rk_, timeout_ms));
+}
+TxnStatus Producer::begin_transaction() noexcept {
+  return txn_status(rd_kafka_begin_transaction(rk_));
+}
+TxnStatus Producer::commit_transaction(int timeout_ms) noexcept {
+  return txn_status(rd_kafka_commit_transaction(rk_, timeout_ms));
+}
+TxnStatus Producer::abort_transaction(int timeout_ms) noexcept {
+  return txn_status(rd_kafka_abort_transaction(rk_, timeout_ms));
+}
 
 TxnStatus Producer::send_offsets_to_transaction(const PartitionList& offsets, const Consumer& consumer,
                                                 int timeout_ms) noexcept {
@@ -187,7 +199,8 @@ std::string Producer::fatal_error() const {
 // ---------------------------------------------------------------------------------------------
 // Consumer
 
-std::unique_ptr<Consumer> Consumer::create(const Properties& properties, RebalanceHandler& handler, std::string& error) {
+std::unique_ptr<Consumer> Consumer::create(const Properties& properties, RebalanceHandler& handler,
+                                           std::string& error) {
   ConfPtr conf = make_conf(properties, error);
   if (!conf) return nullptr;
   std::unique_ptr<Consumer> consumer(new Consumer(handler));
@@ -256,8 +269,8 @@ rd_kafka_resp_err_t Consumer::close() noexcept {
   return rd_kafka_consumer_close(rk_);
 }
 
-void Consumer::rebalance_trampoline(rd_kafka_t*, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
-                                    void* opaque) {
+void Consumer::rebalance_trampoline(rd_kafka_t*, rd_kafka_resp_err_t err,
+                                    rd_kafka_topic_partition_list_t* partitions, void* opaque) {
   static_cast<Consumer*>(opaque)->rebalance(err, partitions);
 }
 

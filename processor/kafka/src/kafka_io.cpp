@@ -30,13 +30,15 @@ const InputRecord* KafkaInput::poll(int timeout_ms) noexcept {
   rd_kafka_timestamp_type_t type{};
   record_.timestamp = m.err ? -1 : rd_kafka_message_timestamp(&m, &type);
   record_.key = m.key ? std::string_view(static_cast<const char*>(m.key), m.key_len) : std::string_view();
-  record_.value = m.payload ? std::string_view(static_cast<const char*>(m.payload), m.len) : std::string_view();
+  record_.value =
+      m.payload ? std::string_view(static_cast<const char*>(m.payload), m.len) : std::string_view();
   return &record_;
 }
 
 std::optional<std::string_view> KafkaInput::last_header(std::string_view name) const noexcept {
   rd_kafka_headers_t* headers = nullptr;
-  if (!current_ || rd_kafka_message_headers(current_.get(), &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
+  if (!current_ || rd_kafka_message_headers(current_.get(), &headers) != RD_KAFKA_RESP_ERR_NO_ERROR)
+    return {};
   const void* value = nullptr;
   size_t size = 0;
   for (size_t i = 0;; ++i) {  // header_get_last needs a NUL-terminated name: scan instead
@@ -57,15 +59,17 @@ Error KafkaInput::store_offsets(std::span<const TopicPartition> offsets) noexcep
   return consumer_->store_offsets(to_list(offsets));
 }
 
-void KafkaInput::pause(std::span<const TopicPartition> partitions) noexcept { consumer_->pause(to_list(partitions)); }
+void KafkaInput::pause(std::span<const TopicPartition> partitions) noexcept {
+  consumer_->pause(to_list(partitions));
+}
 
 Error KafkaInput::seek(std::span<const TopicPartition> positions, int timeout_ms) noexcept {
   return consumer_->seek(to_list(positions), timeout_ms);
 }
 
 bool KafkaInput::watermarks(std::string_view topic, int32_t partition, int64_t& low, int64_t& high) noexcept {
-  return rd_kafka_get_watermark_offsets(consumer_->handle(), std::string(topic).c_str(), partition, &low, &high) ==
-             RD_KAFKA_RESP_ERR_NO_ERROR &&
+  return rd_kafka_get_watermark_offsets(consumer_->handle(), std::string(topic).c_str(), partition, &low,
+                                        &high) == RD_KAFKA_RESP_ERR_NO_ERROR &&
          high >= 0;
 }
 
@@ -96,8 +100,8 @@ int KafkaOutput::topic(const std::string& name) {
   return static_cast<int>(topics_.size()) - 1;
 }
 
-Error KafkaOutput::produce(int topic, std::string_view key, std::string_view value, std::span<const Header> headers,
-                           uint64_t tag) noexcept {
+Error KafkaOutput::produce(int topic, std::string_view key, std::string_view value,
+                           std::span<const Header> headers, uint64_t tag) noexcept {
   // The tag is librdkafka's opaque: never dereferenced, handed back in the delivery report.
   void* opaque = reinterpret_cast<void*>(static_cast<uintptr_t>(tag));  // NOLINT(performance-no-int-to-ptr)
   return producer_->produce(topics_[static_cast<size_t>(topic)], key, value, headers, opaque);

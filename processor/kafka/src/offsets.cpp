@@ -14,8 +14,8 @@ uint64_t OffsetTracker::encode(const Tag& tag) noexcept {
 }
 
 OffsetTracker::Tag OffsetTracker::decode(uint64_t tag) noexcept {
-  return {static_cast<int>(tag >> (kTicketBits + kLaneBits)), static_cast<uint8_t>((tag >> kTicketBits) & kLaneMask),
-          tag & kTicketMask};
+  return {static_cast<int>(tag >> (kTicketBits + kLaneBits)),
+          static_cast<uint8_t>((tag >> kTicketBits) & kLaneMask), tag & kTicketMask};
 }
 
 int OffsetTracker::input_of(std::string_view topic) const noexcept {

@@ -16,13 +16,15 @@ Properties consumer_properties(const ClientSettings& c) {
       {"enable.auto.commit", "true"},     // commits what store_offsets() stored, every interval
       {"auto.commit.interval.ms", "5000"},
       {"enable.partition.eof", "false"},
-      {"queued.max.messages.kbytes", "32768"},  // prefetch: a fetch round trip's worth at full speed, RSS bounded
+      {"queued.max.messages.kbytes",
+       "32768"},  // prefetch: a fetch round trip's worth at full speed, RSS bounded
   };
   for (const auto& kv : c.common) p.emplace_back(kv);
   for (const auto& kv : c.consumer) p.emplace_back(kv);
   p.emplace_back("bootstrap.servers", c.brokers);
   p.emplace_back("group.id", c.group_id);
-  p.emplace_back("enable.auto.offset.store", "false");  // offsets are stored only after outputs are acknowledged
+  p.emplace_back("enable.auto.offset.store",
+                 "false");  // offsets are stored only after outputs are acknowledged
   if (c.exactly_once) {
     p.emplace_back("enable.auto.commit", "false");  // offsets travel in the transactions
     p.emplace_back("isolation.level", "read_committed");
@@ -51,8 +53,9 @@ Properties producer_properties(const ClientSettings& c) {
     // fencing does not need the id to follow the partitions.
     std::array<char, 256> host{};
     gethostname(host.data(), host.size() - 1);
-    p.emplace_back("transactional.id", c.group_id + "-" + host.data() + "-" + std::to_string(getpid()) + "-" +
-                                           std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+    p.emplace_back("transactional.id",
+                   c.group_id + "-" + host.data() + "-" + std::to_string(getpid()) + "-" +
+                       std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
   }
   return p;
 }

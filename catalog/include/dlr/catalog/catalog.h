@@ -54,7 +54,8 @@ class Catalog {
   /// leaves undecided (no rule outcome and no vendor flag) are diagnostics, as are rules that
   /// match nothing. Returns null when there is any diagnostic.
   static std::shared_ptr<const Catalog> build(CodesDocument codes, Policy policy, std::string version,
-                                              std::vector<Diagnostic>& diagnostics, std::string_view policy_file);
+                                              std::vector<Diagnostic>& diagnostics,
+                                              std::string_view policy_file);
 
   /// Looks a code up: the channel's families in order (general need not be among them), then
   /// general, then a family that alone defines the code; several such families is `ambiguous`.
@@ -106,7 +107,8 @@ class Catalog {
   // Decisions for codes the catalogue lacks: per status group, and from the report's own flag.
   void decide_fallbacks(const Policy& policy, std::vector<bool>& used);
   void build_indexes();  // the (family, kind, id) and (kind, id) lookup tables over entries_
-  const CompiledEntry* pick(const Span& span, int group, std::string_view name, bool& group_mismatch) const noexcept;
+  const CompiledEntry* pick(const Span& span, int group, std::string_view name,
+                            bool& group_mismatch) const noexcept;
 
   std::vector<CompiledEntry> entries_;  // sorted by family, kind, id, group
   std::vector<uint32_t> by_code_;       // entry indices sorted by kind, id, family

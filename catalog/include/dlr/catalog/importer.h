@@ -11,8 +11,8 @@ namespace dlr::catalog {
 
 struct ImportResult {
   CodesDocument document;
-  int table_rows = 0;                    ///< data rows read from the page's tables
-  std::vector<Diagnostic> diagnostics;   ///< empty on success
+  int table_rows = 0;                   ///< data rows read from the page's tables
+  std::vector<Diagnostic> diagnostics;  ///< empty on success
 };
 
 /// Parses every code table of `page`. A table under a section the importer has no family for,

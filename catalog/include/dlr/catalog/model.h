@@ -58,8 +58,8 @@ struct Entry {
   std::vector<std::string> aliases;  ///< other names the page gives the same id
   std::optional<bool> permanent;     ///< the vendor's flag; absent for tables without one
   std::string description;
-  std::string resolution;  ///< action text that follows the description on the page
-  std::string section;     ///< the page's anchor for the table
+  std::string resolution;    ///< action text that follows the description on the page
+  std::string section;       ///< the page's anchor for the table
   std::vector<Extra> extra;  ///< columns only some tables have (Mobile Identity's response type)
 
   friend bool operator==(const Entry&, const Entry&) = default;

@@ -46,18 +46,18 @@ struct Config {
   std::vector<Input> inputs;               ///< at least one
   Outputs outputs;
   Routing routing;
-  std::string codes_path;    ///< catalogue codes; default: the shipped catalog/codes.yaml
-  std::string policy_path;   ///< classification policy; default: the shipped catalog/policy.yaml
-  bool catalog_watch = false;       ///< reload when the catalogue files change (SIGHUP always reloads)
-  int catalog_watch_interval_s = 5;  ///< how often the files are checked when watched
+  std::string codes_path;               ///< catalogue codes; default: the shipped catalog/codes.yaml
+  std::string policy_path;              ///< classification policy; default: the shipped catalog/policy.yaml
+  bool catalog_watch = false;           ///< reload when the catalogue files change (SIGHUP always reloads)
+  int catalog_watch_interval_s = 5;     ///< how often the files are checked when watched
   size_t max_document_bytes = 1 << 20;  ///< larger messages go to the dead-letter topic as TOO_LARGE
   /// processing.guarantee: at_least_once (default) or exactly_once (Kafka transactions: outputs and
   /// input offsets committed together; read outputs with isolation.level=read_committed).
   bool exactly_once = false;
-  std::string metrics_address = "127.0.0.1:9464";  ///< Prometheus /metrics, /healthz, /readyz
-  int stats_interval_s = 30;        ///< one-line stats log period; 0 disables
-  int shutdown_timeout_s = 30;      ///< bound on drain, flush and commit at SIGTERM
-  std::string log_format = "plain";  ///< plain or json
+  std::string metrics_address = "127.0.0.1:9464";     ///< Prometheus /metrics, /healthz, /readyz
+  int stats_interval_s = 30;                          ///< one-line stats log period; 0 disables
+  int shutdown_timeout_s = 30;                        ///< bound on drain, flush and commit at SIGTERM
+  std::string log_format = "plain";                   ///< plain or json
   std::map<std::string, std::string> kafka_common;    ///< librdkafka properties for both clients
   std::map<std::string, std::string> kafka_consumer;  ///< consumer-only properties
   std::map<std::string, std::string> kafka_producer;  ///< producer-only properties
@@ -73,7 +73,8 @@ struct LoadResult {
 
 /// Parses and validates a config. Relative catalogue paths are taken from the config's folder.
 [[nodiscard]] LoadResult load_config(const std::string& path);
-[[nodiscard]] LoadResult parse_config(const std::string& yaml, const std::string& file, const std::string& base_dir);
+[[nodiscard]] LoadResult parse_config(const std::string& yaml, const std::string& file,
+                                      const std::string& base_dir);
 
 /// librdkafka properties whose values are secrets: shown redacted, never logged.
 [[nodiscard]] bool is_secret_property(const std::string& key);

@@ -10,8 +10,26 @@
 namespace dlr::core {
 
 enum class Channel : uint8_t {
-  unknown, sms, mms, voice, email, push, whatsapp, viber, rcs, messenger, line, zalo, kakao,
-  telegram, instagram, apple_messages, mobile_identity, live_chat, moments, people,
+  unknown,
+  sms,
+  mms,
+  voice,
+  email,
+  push,
+  whatsapp,
+  viber,
+  rcs,
+  messenger,
+  line,
+  zalo,
+  kakao,
+  telegram,
+  instagram,
+  apple_messages,
+  mobile_identity,
+  live_chat,
+  moments,
+  people,
 };
 inline constexpr int kChannelCount = 20;
 

@@ -26,24 +26,26 @@ enum class Verdict : uint8_t {
 struct Range {
   uint32_t offset = 0;
   uint32_t length = 0;
-  [[nodiscard]] std::string_view in(std::string_view buffer) const noexcept { return buffer.substr(offset, length); }
+  [[nodiscard]] std::string_view in(std::string_view buffer) const noexcept {
+    return buffer.substr(offset, length);
+  }
 };
 
 /// What happened to one report of a message.
 struct Report {
   Verdict verdict = Verdict::invalid;
-  Outcome outcome = Outcome::pending;       ///< when classified
-  Reason reason = Reason::none;             ///< when invalid or skipped
-  const char* detail = "";                  ///< when invalid or skipped: what exactly, in words (static)
+  Outcome outcome = Outcome::pending;           ///< when classified
+  Reason reason = Reason::none;                 ///< when invalid or skipped
+  const char* detail = "";                      ///< when invalid or skipped: what exactly, in words (static)
   const catalog::Decision* decision = nullptr;  ///< when classified: what decided, with retry hint
   bool final = false;
-  bool unknown_code = false;                ///< status or error not (unambiguously) in the catalogue
-  int64_t position = -1;                    ///< byte offset of a parse error, when the parser gives one
-  uint32_t index = 0;                       ///< position in the batch
-  Range raw;                                ///< the report's original bytes, in the input
-  Range message_id;                         ///< in Result::keys (empty when the report has none)
-  Range enriched;                           ///< in Result::enriched: the enriched object, or the invalid record
-  Range analytics;                          ///< in Result::analytics (classified only)
+  bool unknown_code = false;  ///< status or error not (unambiguously) in the catalogue
+  int64_t position = -1;      ///< byte offset of a parse error, when the parser gives one
+  uint32_t index = 0;         ///< position in the batch
+  Range raw;                  ///< the report's original bytes, in the input
+  Range message_id;           ///< in Result::keys (empty when the report has none)
+  Range enriched;             ///< in Result::enriched: the enriched object, or the invalid record
+  Range analytics;            ///< in Result::analytics (classified only)
 };
 
 /// Output of one message. Reused across calls: clear() keeps the capacity.
@@ -58,8 +60,12 @@ struct Result {
 
   void clear() noexcept;
   [[nodiscard]] std::string_view key(const Report& r) const noexcept { return r.message_id.in(keys); }
-  [[nodiscard]] std::string_view enriched_of(const Report& r) const noexcept { return r.enriched.in(enriched); }
-  [[nodiscard]] std::string_view analytics_of(const Report& r) const noexcept { return r.analytics.in(analytics); }
+  [[nodiscard]] std::string_view enriched_of(const Report& r) const noexcept {
+    return r.enriched.in(enriched);
+  }
+  [[nodiscard]] std::string_view analytics_of(const Report& r) const noexcept {
+    return r.analytics.in(analytics);
+  }
 };
 
 struct ProcessorOptions {
@@ -80,7 +86,8 @@ class Processor {
   /// (Channel::unknown when none). Never throws; a bad message or report is an outcome in `out`.
   /// Returns out.document_error for convenience. A non-empty `source` is written into every
   /// invalid record, saying where the message came from (the enrich command names file and line).
-  Reason process(std::string_view message, Channel binding, Result& out, std::string_view source = {}) noexcept;
+  Reason process(std::string_view message, Channel binding, Result& out,
+                 std::string_view source = {}) noexcept;
 
   /// Swaps the catalogue between messages (hot reload); the old one is released when unused.
   void set_catalog(std::shared_ptr<const catalog::Catalog> catalog);

@@ -28,7 +28,7 @@ struct ReportFields {
   CodeObject status;
   CodeObject error;
   bool has_message_id = false;
-  std::string_view message_id;  ///< unescaped
+  std::string_view message_id;         ///< unescaped
   Channel channel = Channel::unknown;  ///< the report's own "channel", when it names a known one
   bool has_channel_field = false;
   bool voice_call = false;  ///< a "voiceCall" member: a voice report

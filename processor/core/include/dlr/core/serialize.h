@@ -55,8 +55,8 @@ struct InvalidRecord {
   bool skipped = false;                          ///< "skipped" rather than "invalid"
   Reason reason = Reason::none;
   const char* detail = "";
-  int64_t index = -1;     ///< position in the batch; -1 for a whole message
-  int64_t position = -1;  ///< byte offset of a parse error; -1 when none
+  int64_t index = -1;       ///< position in the batch; -1 for a whole message
+  int64_t position = -1;    ///< byte offset of a parse error; -1 when none
   std::string_view source;  ///< where the message came from; written only when set
 };
 void append_invalid(std::string& out, const InvalidRecord& record);

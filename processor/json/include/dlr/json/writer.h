@@ -32,7 +32,9 @@ inline void append_int(std::string& out, int64_t value) {
 /// Shortest round-trip representation; non-finite values become null.
 void append_double(std::string& out, double value);
 
-inline void append_bool(std::string& out, bool value) { out.append(value ? "true" : "false"); }
+inline void append_bool(std::string& out, bool value) {
+  out.append(value ? "true" : "false");
+}
 
 /// Writes an object's members one after another with the commas between; the braces are the
 /// caller's, so members can be added to an object already begun.
@@ -56,8 +58,10 @@ class Members {
   template <typename T>
   Members& optional(std::string_view k, const std::optional<T>& value) {
     if (!value) return null(k);
-    if constexpr (std::is_same_v<T, bool>) return boolean(k, *value);
-    else return integer(k, *value);
+    if constexpr (std::is_same_v<T, bool>)
+      return boolean(k, *value);
+    else
+      return integer(k, *value);
   }
 
  private:

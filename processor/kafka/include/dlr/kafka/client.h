@@ -54,7 +54,8 @@ class PartitionList {
   }
   [[nodiscard]] int size() const noexcept { return list_ ? list_->cnt : 0; }
   [[nodiscard]] std::span<rd_kafka_topic_partition_t> items() const noexcept {
-    return list_ ? std::span(list_->elems, static_cast<size_t>(list_->cnt)) : std::span<rd_kafka_topic_partition_t>();
+    return list_ ? std::span(list_->elems, static_cast<size_t>(list_->cnt))
+                 : std::span<rd_kafka_topic_partition_t>();
   }
   [[nodiscard]] rd_kafka_topic_partition_list_t* get() const noexcept { return list_; }
 
@@ -76,7 +77,8 @@ class Consumer;
 class Producer {
  public:
   /// Creates the client; on failure returns null and sets `error`.
-  static std::unique_ptr<Producer> create(const Properties& properties, DeliveryHandler& handler, std::string& error);
+  static std::unique_ptr<Producer> create(const Properties& properties, DeliveryHandler& handler,
+                                          std::string& error);
   ~Producer();
   Producer(const Producer&) = delete;
   Producer& operator=(const Producer&) = delete;
@@ -87,8 +89,9 @@ class Producer {
   /// Enqueues one record (payload, key and headers are copied); an empty key is a null key.
   /// Returns RD_KAFKA_RESP_ERR__QUEUE_FULL when the local queue is full, or the error that
   /// stopped the record from being enqueued; its delivery report comes later otherwise.
-  [[nodiscard]] rd_kafka_resp_err_t produce(rd_kafka_topic_t* topic, std::string_view key, std::string_view value,
-                                            std::span<const Header> headers, void* opaque) noexcept;
+  [[nodiscard]] rd_kafka_resp_err_t produce(rd_kafka_topic_t* topic, std::string_view key,
+                                            std::string_view value, std::span<const Header> headers,
+                                            void* opaque) noexcept;
 
   /// Serves delivery reports; returns how many were served.
   int poll(int timeout_ms) noexcept { return rd_kafka_poll(rk_, timeout_ms); }
@@ -104,7 +107,8 @@ class Producer {
   TxnStatus init_transactions(int timeout_ms) noexcept;
   TxnStatus begin_transaction() noexcept;
   /// Adds the consumer's next offsets to the transaction, under the consumer's group.
-  TxnStatus send_offsets_to_transaction(const PartitionList& offsets, const Consumer& consumer, int timeout_ms) noexcept;
+  TxnStatus send_offsets_to_transaction(const PartitionList& offsets, const Consumer& consumer,
+                                        int timeout_ms) noexcept;
   TxnStatus commit_transaction(int timeout_ms) noexcept;
   TxnStatus abort_transaction(int timeout_ms) noexcept;
 
@@ -129,7 +133,8 @@ class RebalanceHandler {
 /// the same way. Thread-compatible: one thread polls.
 class Consumer {
  public:
-  static std::unique_ptr<Consumer> create(const Properties& properties, RebalanceHandler& handler, std::string& error);
+  static std::unique_ptr<Consumer> create(const Properties& properties, RebalanceHandler& handler,
+                                          std::string& error);
   ~Consumer();
   Consumer(const Consumer&) = delete;
   Consumer& operator=(const Consumer&) = delete;
@@ -156,8 +161,8 @@ class Consumer {
 
  private:
   explicit Consumer(RebalanceHandler& handler) : handler_(handler) {}
-  static void rebalance_trampoline(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions,
-                                   void* opaque);
+  static void rebalance_trampoline(rd_kafka_t* rk, rd_kafka_resp_err_t err,
+                                   rd_kafka_topic_partition_list_t* partitions, void* opaque);
   void rebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions) noexcept;
   rd_kafka_t* rk_ = nullptr;
   RebalanceHandler& handler_;

@@ -69,7 +69,8 @@ class Input {
   /// Moves the fetch position of assigned partitions (exactly-once rewinds).
   virtual Error seek(std::span<const TopicPartition> positions, int timeout_ms) noexcept = 0;
   /// The partition's low and high watermarks as last fetched; false when unknown.
-  virtual bool watermarks(std::string_view topic, int32_t partition, int64_t& low, int64_t& high) noexcept = 0;
+  virtual bool watermarks(std::string_view topic, int32_t partition, int64_t& low,
+                          int64_t& high) noexcept = 0;
   /// Leaves the group, revoking everything through the listener. Idempotent.
   virtual void close() noexcept = 0;
 };
@@ -101,8 +102,8 @@ class Output {
   [[nodiscard]] virtual std::string_view topic_name(int topic) const noexcept = 0;
   /// Enqueues one record (copied); an empty key is a null key. RD_KAFKA_RESP_ERR__QUEUE_FULL when
   /// the local queue is full; otherwise its delivery report comes later, with `tag`.
-  virtual Error produce(int topic, std::string_view key, std::string_view value, std::span<const Header> headers,
-                        uint64_t tag) noexcept = 0;
+  virtual Error produce(int topic, std::string_view key, std::string_view value,
+                        std::span<const Header> headers, uint64_t tag) noexcept = 0;
   /// Serves delivery reports; returns how many.
   virtual int poll(int timeout_ms) noexcept = 0;
   /// Waits until every enqueued record is reported, or the timeout passes.

@@ -15,7 +15,9 @@ class KafkaInput final : public Input, RebalanceHandler {
  public:
   /// Creates the consumer; null with `error` set on failure.
   static std::unique_ptr<KafkaInput> create(const Properties& properties, std::string& error);
-  [[nodiscard]] Error subscribe(const std::vector<std::string>& topics) { return consumer_->subscribe(topics); }
+  [[nodiscard]] Error subscribe(const std::vector<std::string>& topics) {
+    return consumer_->subscribe(topics);
+  }
   [[nodiscard]] Consumer& consumer() noexcept { return *consumer_; }
 
   void set_listener(AssignmentListener& listener) noexcept override { listener_ = &listener; }

@@ -21,7 +21,7 @@ class OffsetTracker {
   struct Slot {
     std::string topic;
     int32_t partition = 0;
-    int input = 0;             ///< index of the topic in the tracker's list
+    int input = 0;  ///< index of the topic in the tracker's list
     bool assigned = false;
     bool dirty = false;        ///< committable moved since the offsets were last taken
     int64_t next_offset = -1;  ///< after the last consumed message
@@ -40,7 +40,8 @@ class OffsetTracker {
   [[nodiscard]] static uint64_t encode(const Tag& tag) noexcept;
   [[nodiscard]] static Tag decode(uint64_t tag) noexcept;
 
-  explicit OffsetTracker(std::vector<std::string> topics) : topics_(std::move(topics)), index_(topics_.size()) {}
+  explicit OffsetTracker(std::vector<std::string> topics)
+      : topics_(std::move(topics)), index_(topics_.size()) {}
 
   /// The input index of a subscribed topic, or -1.
   [[nodiscard]] int input_of(std::string_view topic) const noexcept;

@@ -42,7 +42,9 @@ class PartitionProgress {
   /// Messages consumed and not yet done.
   [[nodiscard]] size_t in_flight() const noexcept { return entries_.size(); }
   /// The offset of the oldest message not yet done, or -1.
-  [[nodiscard]] int64_t oldest_pending() const noexcept { return entries_.empty() ? -1 : entries_.front().offset; }
+  [[nodiscard]] int64_t oldest_pending() const noexcept {
+    return entries_.empty() ? -1 : entries_.front().offset;
+  }
 
   /// Forgets everything in flight (the partition was revoked); later reports for old tickets
   /// are ignored, so a partition assigned again starts clean.
