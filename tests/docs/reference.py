@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Keeps the README's configuration and metrics references true to the code.
+"""Keeps the configuration and metrics references in deploy/README.md true to the code.
 
   - The configuration reference is generated from schemas/config.schema.json.
   - The schema and the config loader agree: for every section, the keys the loader knows (it lists
@@ -7,8 +7,8 @@
     check-config and the schema.
   - The metrics reference is generated from what a running stage serves on /metrics.
 
-  reference.py BINARY            fails when the README differs from what it generates
-  reference.py BINARY --write    rewrites the two README sections
+  reference.py BINARY            fails when deploy/README.md differs from what it generates
+  reference.py BINARY --write    rewrites its two sections
 """
 import difflib
 import json
@@ -26,7 +26,7 @@ import yaml
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "schemas/config.schema.json").read_text())
-README = ROOT / "README.md"
+README = ROOT / "deploy/README.md"  # the operations manual holds both references
 MARKS = {"config": ("<!-- config-reference:begin -->", "<!-- config-reference:end -->"),
          "metrics": ("<!-- metrics-reference:begin -->", "<!-- metrics-reference:end -->")}
 
@@ -186,7 +186,7 @@ def main():
     readme = README.read_text()
     for name, (begin, end) in MARKS.items():
         if begin not in readme or end not in readme:
-            problems.append(f"README has no {begin} ... {end} section")
+            problems.append(f"deploy/README.md has no {begin} ... {end} section")
             continue
         head, rest = readme.split(begin, 1)
         current, tail = rest.split(end, 1)
@@ -195,8 +195,8 @@ def main():
             if write:
                 readme = head + begin + wanted + end + tail
             else:
-                diff = "".join(difflib.unified_diff(current.splitlines(True), wanted.splitlines(True), "README", "generated"))
-                problems.append(f"README's {name} reference is out of date (tests/docs/reference.py BINARY --write):\n{diff}")
+                diff = "".join(difflib.unified_diff(current.splitlines(True), wanted.splitlines(True), "deploy/README.md", "generated"))
+                problems.append(f"deploy/README.md's {name} reference is out of date (tests/docs/reference.py BINARY --write):\n{diff}")
     if write:
         README.write_text(readme)
     for p in problems:
@@ -204,7 +204,7 @@ def main():
     if problems:
         sys.exit(1)
     print(f"reference: config ({len(generated['config'].splitlines()) - 2} keys) and metrics "
-          f"({len(generated['metrics'].splitlines()) - 2} families) match the README; loader and schema agree")
+          f"({len(generated['metrics'].splitlines()) - 2} families) match deploy/README.md; loader and schema agree")
 
 
 if __name__ == "__main__":

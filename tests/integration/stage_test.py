@@ -222,7 +222,9 @@ def scenario_reload(binary):
             time.sleep(0.2)
         fail(f"{what} not seen in {timeout}s; metrics {dict((k, v) for k, v in m.items() if 'catalog' in k)}")
 
-    feeder = threading.Thread(target=lambda: feeder.__dict__.setdefault("coords", produce(topics.inputs, messages, rate=1200)))
+    # About 14 s of stream: it must outlast three reloads (each a load and compile of the catalogue,
+    # the last one after a file-watch settle) on a machine the broker and the stage share.
+    feeder = threading.Thread(target=lambda: feeder.__dict__.setdefault("coords", produce(topics.inputs, messages, rate=500)))
     feeder.start()
     wait_for("traffic", lambda m: m["dlr_input_messages_total"] > 500)
 

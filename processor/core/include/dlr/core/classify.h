@@ -1,5 +1,5 @@
 // Classification: a pure function of one report's fields, its input's channel binding and the
-// catalogue. No I/O, no allocation; the policy rules it applies are listed in processor/README.md.
+// catalogue. No I/O, no allocation; the policy rules it applies are listed in processor/core/README.md.
 #pragma once
 
 #include "dlr/catalog/catalog.h"
