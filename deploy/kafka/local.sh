@@ -3,7 +3,7 @@
 #   deploy/kafka/local.sh start|stop|status
 # Environment: KAFKA_PORT (default 9092; the controller listens on KAFKA_PORT+1), KAFKA_DATA (data
 # folder, default deploy/kafka/.data-$KAFKA_PORT), KAFKA_VERSION (default 4.1.1), KAFKA_TOPICS
-# (topics to create, "name:partitions ..."; default: those of deploy/config/local.yaml),
+# (topics to create, "name:partitions[:compact] ..."; default: those of deploy/config/local.yaml),
 # KAFKA_EXTRA_PROPERTIES (a file appended to server.properties; its keys win, e.g. more listeners),
 # KAFKA_FORMAT_ARGS (more arguments for formatting the storage, e.g. --add-scram credentials).
 set -euo pipefail
@@ -16,7 +16,7 @@ data=${KAFKA_DATA:-$here/.data-$port}
 cache=$here/.cache/$version
 pid_file=$data/broker.pid
 log_file=$data/broker.log
-topics=${KAFKA_TOPICS:-"dlr.in.sms:4 dlr.in.email:4 dlr.in.voice:4 dlr.in.whatsapp:4 dlr.enriched:4 dlr.retry:4 dlr.dlq:4 dlr.analytics:4"}
+topics=${KAFKA_TOPICS:-"dlr.in.sms:4 dlr.in.email:4 dlr.in.voice:4 dlr.in.whatsapp:4 dlr.enriched:4 dlr.retry:4 dlr.dlq:4 dlr.analytics:4 dlr.message-state:4:compact dlr.message-state-changelog:4:compact"}
 
 say() { echo "kafka[$port]: $*"; }
 
@@ -123,10 +123,12 @@ create_topics() {
   local existing
   existing=$(kcat -b "127.0.0.1:$port" -L 2>/dev/null | sed -n 's/^  topic "\([^"]*\)".*/\1/p')
   for spec in $topics; do
-    local name=${spec%%:*} partitions=${spec##*:}
+    local name partitions policy extra=()
+    IFS=: read -r name partitions policy <<<"$spec"
     grep -qx "$name" <<<"$existing" && continue
+    [ "$policy" = compact ] && extra=(--config cleanup.policy=compact)
     java_run org.apache.kafka.tools.TopicCommand --bootstrap-server "127.0.0.1:$port" --create --if-not-exists \
-      --topic "$name" --partitions "$partitions" --replication-factor 1 >/dev/null
+      --topic "$name" --partitions "$partitions" --replication-factor 1 "${extra[@]}" >/dev/null
   done
 }
 

@@ -7,6 +7,7 @@ namespace dlr::app {
 int catalog_command(int argc, char** argv);
 int enrich_command(int argc, char** argv);
 int run_command(int argc, char** argv);
+int track_command(int argc, char** argv);
 int check_config_command(int argc, char** argv);
 
 }  // namespace dlr::app

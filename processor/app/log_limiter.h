@@ -1,6 +1,8 @@
 // Lets a repeated log message through once per interval and counts the ones held back.
 #pragma once
 
+#include <spdlog/spdlog.h>
+
 #include <chrono>
 #include <cstdint>
 #include <utility>
@@ -20,6 +22,14 @@ class LogLimiter {
     last_ = now;
     held_back = std::exchange(suppressed_, 0);
     return true;
+  }
+
+  /// Logs a warning if this occurrence is let through, with the count of those held back.
+  template <typename... Args>
+  void warn(fmt::format_string<Args...> format, Args&&... args) {
+    uint64_t held_back = 0;
+    if (!allow(held_back)) return;
+    spdlog::warn("{} ({} similar not logged)", fmt::format(format, std::forward<Args>(args)...), held_back);
   }
 
  private:

@@ -9,6 +9,7 @@ constexpr const char* kUsage =
     "\n"
     "usage:\n"
     "  dlr-enricher run --config FILE [--brokers HOST:PORT]   run the Kafka stage\n"
+    "  dlr-enricher track --config FILE [--brokers HOST:PORT] run the tracking stage (state per message)\n"
     "  dlr-enricher check-config FILE                          validate a config without running\n"
     "  dlr-enricher enrich [--channel NAME] [--analytics] [FILE...]\n"
     "                                                          enrich JSON documents (stdin if no FILE)\n"
@@ -30,6 +31,7 @@ int main(int argc, char** argv) {
   if (command == "catalog") return dlr::app::catalog_command(argc, argv);
   if (command == "enrich") return dlr::app::enrich_command(argc, argv);
   if (command == "run") return dlr::app::run_command(argc, argv);
+  if (command == "track") return dlr::app::track_command(argc, argv);
   if (command == "check-config") return dlr::app::check_config_command(argc, argv);
   if (command == "--help" || command == "-h" || command == "help") {
     std::fputs(kUsage, stdout);

@@ -4,32 +4,23 @@
 
 #include <iterator>
 
+#include "prometheus.h"
+
 namespace dlr::app {
-namespace {
-
-void family(std::string& out, const char* name, const char* type, const char* help) {
-  fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} {}\n", name, help, name, type);
-}
-
-// Label values here are topic names and fixed words; escape anyway so a topic never breaks the page.
-std::string label(std::string_view value) {
-  std::string out;
-  for (char c : value) {
-    if (c == '\n') {
-      out += "\\n";
-      continue;
-    }
-    if (c == '\\' || c == '"') out += '\\';
-    out += c;
-  }
-  return out;
-}
-
-}  // namespace
+using prometheus::family;
+using prometheus::label;
+using prometheus::single;
 
 void Metrics::set_catalog_version(std::string_view version) {
   std::lock_guard lock(catalog_mutex);
   catalog_version_.assign(version);
+}
+
+std::string Metrics::ready_text() const {
+  if (fatal) return "not ready: the run loop failed\n";
+  if (!ready()) return "not ready: no partitions assigned yet\n";
+  return "ready: " + std::to_string(assigned_partitions.load()) + " partition(s), catalogue " +
+         catalog_version() + "\n";
 }
 
 std::string Metrics::catalog_version() const {
@@ -59,9 +50,8 @@ std::string Metrics::render() {
     fmt::format_to(it, "dlr_reason_total{{reason=\"{}\"}} {}\n",
                    core::to_string(static_cast<core::Reason>(r)), load(reasons[r]));
 
-  family(out, "dlr_unknown_code_reports_total", "counter",
-         "Reports whose status or error code is not in the catalogue.");
-  fmt::format_to(it, "dlr_unknown_code_reports_total {}\n", load(unknown_codes));
+  single(out, "dlr_unknown_code_reports_total", "counter",
+         "Reports whose status or error code is not in the catalogue.", load(unknown_codes));
 
   family(out, "dlr_records_produced_total", "counter",
          "Output records acknowledged by the broker, by destination.");
@@ -75,27 +65,33 @@ std::string Metrics::render() {
     fmt::format_to(it, "dlr_produce_errors_total{{destination=\"{}\"}} {}\n", core::to_string(d),
                    load(produce_errors[d]));
 
-  family(out, "dlr_produce_retries_total", "counter",
-         "Records produced again after a failed delivery or a full queue.");
-  fmt::format_to(it, "dlr_produce_retries_total {}\n", load(produce_retries));
-  family(out, "dlr_consumer_errors_total", "counter", "Error events from the consumer.");
-  fmt::format_to(it, "dlr_consumer_errors_total {}\n", load(consumer_errors));
-  family(out, "dlr_offsets_stored_total", "counter", "Offset stores that moved a partition forward.");
-  fmt::format_to(it, "dlr_offsets_stored_total {}\n", load(offsets_stored));
+  single(out, "dlr_produce_retries_total", "counter",
+         "Records produced again after a failed delivery or a full queue.", load(produce_retries));
+  single(out, "dlr_consumer_errors_total", "counter", "Error events from the consumer.",
+         load(consumer_errors));
+  single(out, "dlr_offsets_stored_total", "counter", "Offset stores that moved a partition forward.",
+         load(offsets_stored));
   family(out, "dlr_transactions_total", "counter", "Exactly-once mode: transactions by result.");
   fmt::format_to(it, "dlr_transactions_total{{result=\"committed\"}} {}\n", load(transactions_committed));
   fmt::format_to(it, "dlr_transactions_total{{result=\"aborted\"}} {}\n", load(transactions_aborted));
-  family(out, "dlr_rebalances_total", "counter", "Assignment changes (assigned or revoked).");
-  fmt::format_to(it, "dlr_rebalances_total {}\n", load(rebalances));
+  single(out, "dlr_rebalances_total", "counter", "Assignment changes (assigned or revoked).",
+         load(rebalances));
 
-  family(out, "dlr_in_flight_messages", "gauge", "Messages consumed whose outputs are not all acknowledged.");
-  fmt::format_to(it, "dlr_in_flight_messages {}\n", load(in_flight_messages));
-  family(out, "dlr_deferred_records", "gauge", "Output records waiting to be produced again.");
-  fmt::format_to(it, "dlr_deferred_records {}\n", load(deferred_records));
-  family(out, "dlr_assigned_partitions", "gauge", "Input partitions assigned to this instance.");
-  fmt::format_to(it, "dlr_assigned_partitions {}\n", load(assigned_partitions));
-  family(out, "dlr_consumption_paused", "gauge", "1 while the stage takes no new messages (backpressure).");
-  fmt::format_to(it, "dlr_consumption_paused {}\n", load(paused) ? 1 : 0);
+  render_gauges(out);
+  return out;
+}
+
+void Metrics::render_gauges(std::string& out) {
+  auto it = std::back_inserter(out);
+  const auto load = [](const auto& a) { return a.load(std::memory_order_relaxed); };
+  single(out, "dlr_in_flight_messages", "gauge", "Messages consumed whose outputs are not all acknowledged.",
+         load(in_flight_messages));
+  single(out, "dlr_deferred_records", "gauge", "Output records waiting to be produced again.",
+         load(deferred_records));
+  single(out, "dlr_assigned_partitions", "gauge", "Input partitions assigned to this instance.",
+         load(assigned_partitions));
+  single(out, "dlr_consumption_paused", "gauge", "1 while the stage takes no new messages (backpressure).",
+         load(paused) ? 1 : 0);
   family(out, "dlr_reports_per_second", "gauge", "Reports processed per second over the last stats period.");
   fmt::format_to(it, "dlr_reports_per_second {:.1f}\n", load(reports_per_second));
   family(out, "dlr_catalog_info", "gauge", "The active catalogue version (stamped on every output).");
@@ -106,11 +102,11 @@ std::string Metrics::render() {
   fmt::format_to(it, "dlr_catalog_reloads_total{{result=\"unchanged\"}} {}\n",
                  load(catalog_reloads_unchanged));
   fmt::format_to(it, "dlr_catalog_reloads_total{{result=\"failed\"}} {}\n", load(catalog_reloads_failed));
-  family(out, "dlr_catalog_last_reload_success", "gauge",
-         "0 when the last reload failed and an older catalogue is active.");
-  fmt::format_to(it, "dlr_catalog_last_reload_success {}\n", load(catalog_last_reload_ok) ? 1 : 0);
-  family(out, "dlr_catalog_loaded_timestamp_seconds", "gauge", "Unix time the active catalogue was loaded.");
-  fmt::format_to(it, "dlr_catalog_loaded_timestamp_seconds {}\n", load(catalog_loaded_unix_s));
+  single(out, "dlr_catalog_last_reload_success", "gauge",
+         "0 when the last reload failed and an older catalogue is active.",
+         load(catalog_last_reload_ok) ? 1 : 0);
+  single(out, "dlr_catalog_loaded_timestamp_seconds", "gauge", "Unix time the active catalogue was loaded.",
+         load(catalog_loaded_unix_s));
 
   std::vector<PartitionLag> partitions;
   {
@@ -127,7 +123,6 @@ std::string Metrics::render() {
   for (const auto& p : partitions)
     fmt::format_to(it, "dlr_partition_in_flight{{topic=\"{}\",partition=\"{}\"}} {}\n", label(p.topic),
                    p.partition, p.in_flight);
-  return out;
 }
 
 }  // namespace dlr::app

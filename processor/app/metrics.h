@@ -70,6 +70,12 @@ struct Metrics {
       : input_topics(std::move(topics)), input_messages(new Counter[input_topics.size()]()) {}
 
   [[nodiscard]] std::string render();  ///< Prometheus text exposition format 0.0.4
+  void render_gauges(std::string& out);
+  /// Ready: a catalogue loaded, partitions assigned, nothing fatal.
+  [[nodiscard]] bool ready() const noexcept {
+    return catalog_loaded.load() && assigned_partitions.load() > 0 && !fatal.load();
+  }
+  [[nodiscard]] std::string ready_text() const;
 };
 
 }  // namespace dlr::app

@@ -1,4 +1,5 @@
-// `dlr-enricher run` and `dlr-enricher check-config`.
+// The Kafka commands: `dlr-enricher run` (the enrichment stage), `track` (the tracking stage) and
+// `check-config`.
 #include <malloc.h>
 #include <spdlog/spdlog.h>
 
@@ -15,6 +16,7 @@
 #include "reloader.h"
 #include "stage_clients.h"
 #include "status_pages.h"
+#include "tracker.h"
 #include "watchdog.h"
 
 namespace dlr::app {
@@ -65,20 +67,41 @@ bool load_all(const std::string& path, config::LoadResult& loaded, catalog::Load
   return true;
 }
 
+// What `run` and `track` start from: the config (with --brokers applied) and its catalogue.
+struct Start {
+  int exit_code = 0;  ///< non-zero: stop with it
+  config::Config config;
+  catalog::Loaded catalog;
+};
+
+Start start(int argc, char** argv, const char* command) {
+  Start s;
+  Args args(argc, argv, 2, {"config", "brokers"}, {});
+  if (!args.ok() || !args.get("config")) {
+    std::fprintf(stderr, "usage: dlr-enricher %s --config FILE [--brokers HOST:PORT]\n", command);
+    s.exit_code = 2;
+    return s;
+  }
+  config::LoadResult loaded;
+  if (!load_all(*args.get("config"), loaded, &s.catalog)) {
+    s.exit_code = 1;
+    return s;
+  }
+  s.config = std::move(loaded.config);
+  if (auto brokers = args.get("brokers")) s.config.brokers = *brokers;
+  setup_logging(s.config.log_format);
+  install_signal_handlers();
+  tune_allocator();
+  return s;
+}
+
 }  // namespace
 
 int run_command(int argc, char** argv) {
-  Args args(argc, argv, 2, {"config", "brokers"}, {});
-  if (!args.ok() || !args.get("config")) {
-    std::fprintf(stderr, "usage: dlr-enricher run --config FILE [--brokers HOST:PORT]\n");
-    return 2;
-  }
-  config::LoadResult loaded;
-  catalog::Loaded catalog;
-  if (!load_all(*args.get("config"), loaded, &catalog)) return 1;
-  config::Config cfg = std::move(loaded.config);
-  if (auto brokers = args.get("brokers")) cfg.brokers = *brokers;
-  setup_logging(cfg.log_format);
+  Start started = start(argc, argv, "run");
+  if (started.exit_code) return started.exit_code;
+  config::Config& cfg = started.config;
+  catalog::Loaded& catalog = started.catalog;
 
   std::vector<std::string> topics;
   for (const auto& input : cfg.inputs) topics.push_back(input.topic);
@@ -90,8 +113,6 @@ int run_command(int argc, char** argv) {
        cfg.catalog_watch ? std::chrono::seconds(cfg.catalog_watch_interval_s) : std::chrono::seconds(0)},
       *shared, metrics, g_reload);
 
-  install_signal_handlers();
-  tune_allocator();
   Endpoint endpoint;
   metrics.loop_heartbeat_ms = steady_now_ms();
   const std::string endpoint_error = endpoint.start(cfg.metrics_address, [&metrics](const std::string& path) {
@@ -122,6 +143,56 @@ int run_command(int argc, char** argv) {
   reloader.stop();
   stage.reset();
   clients.reset();  // the clients' destruction is under the watchdog too
+  watchdog.finished();
+  endpoint.stop();
+  return code;
+}
+
+int track_command(int argc, char** argv) {
+  Start started = start(argc, argv, "track");
+  if (started.exit_code) return started.exit_code;
+  const config::Config& cfg = started.config;
+  const catalog::Loaded& catalog = started.catalog;
+
+  TrackerMetrics metrics;
+  metrics.catalog_version = std::string(catalog.catalog->version());
+  metrics.loop_heartbeat_ms = steady_now_ms();
+  Endpoint endpoint;
+  const std::string endpoint_error = endpoint.start(
+      cfg.tracking.metrics_address,
+      [&metrics](const std::string& path) { return status_page(metrics, path, steady_now_ms()); });
+  if (!endpoint_error.empty()) {
+    spdlog::error("{}", endpoint_error);
+    return 2;
+  }
+  spdlog::info("metrics on http://{}/metrics (port {}), /healthz, /readyz", cfg.tracking.metrics_address,
+               endpoint.port());
+
+  // The tracker's clients: at-least-once, its own group, and a reader for the changelog.
+  const kafka::ClientSettings settings{cfg.brokers,      cfg.tracking.group_id, false,
+                                       cfg.kafka_common, cfg.kafka_consumer,    cfg.kafka_producer};
+  std::string error;
+  auto output = kafka::KafkaOutput::create(kafka::producer_properties(settings), error);
+  auto input = output ? kafka::KafkaInput::create(kafka::consumer_properties(settings), error) : nullptr;
+  auto restore =
+      input ? kafka::KafkaPartitionReader::create(kafka::reader_properties(settings), error) : nullptr;
+  if (!restore) {
+    spdlog::error("cannot start: {}", error);
+    return 2;
+  }
+  if (auto err = input->subscribe({cfg.tracking_input()})) {
+    spdlog::error("cannot start: subscribe: {}", kafka::describe(err));
+    return 2;
+  }
+  auto tracker =
+      std::make_unique<Tracker>(cfg, catalog.catalog, metrics, TrackerIo{*input, *output, *restore});
+  ShutdownWatchdog watchdog(g_stop, std::chrono::seconds(cfg.shutdown_timeout_s + 15));
+  const int code = tracker->run(g_stop);
+  watchdog.run_returned();
+  tracker.reset();
+  restore.reset();
+  input.reset();  // the consumer leaves before the producer goes
+  output.reset();
   watchdog.finished();
   endpoint.stop();
   return code;

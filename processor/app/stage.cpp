@@ -5,6 +5,7 @@
 #include <charconv>
 
 #include "dlr/kafka/client.h"
+#include "run_loop.h"
 
 namespace dlr::app {
 
@@ -47,13 +48,7 @@ Stage::~Stage() = default;
 int Stage::run(const std::atomic<bool>& stop) {
   spdlog::info("consuming {} input topic(s) as group '{}' from {}; catalogue {}", config_.inputs.size(),
                config_.group_id, config_.brokers, processor_.catalog().version());
-  while (!stop.load(std::memory_order_relaxed) && fatal_.empty()) turn();
-  if (!fatal_.empty()) {
-    metrics_.fatal = true;
-    spdlog::error("fatal: {}; stopping without committing anything not acknowledged", fatal_);
-  }
-  const int code = shutdown();
-  return fatal_.empty() ? code : 1;
+  return run_until_stopped(*this, stop, metrics_.fatal);
 }
 
 void Stage::turn() {

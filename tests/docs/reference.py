@@ -5,7 +5,7 @@
   - The schema and the config loader agree: for every section, the keys the loader knows (it lists
     them when it meets an unknown one) are the schema's keys; a config with every key passes
     check-config and the schema.
-  - The metrics reference is generated from what a running stage serves on /metrics.
+  - The metrics references are generated from what a running stage and tracker serve on /metrics.
 
   reference.py BINARY            fails when deploy/README.md differs from what it generates
   reference.py BINARY --write    rewrites its two sections
@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parents[2]
 SCHEMA = json.loads((ROOT / "schemas/config.schema.json").read_text())
 README = ROOT / "deploy/README.md"  # the operations manual holds both references
 MARKS = {"config": ("<!-- config-reference:begin -->", "<!-- config-reference:end -->"),
-         "metrics": ("<!-- metrics-reference:begin -->", "<!-- metrics-reference:end -->")}
+         "metrics": ("<!-- metrics-reference:begin -->", "<!-- metrics-reference:end -->"),
+         "tracker-metrics": ("<!-- tracker-metrics-reference:begin -->", "<!-- tracker-metrics-reference:end -->")}
 
 
 def resolve(node):
@@ -141,14 +142,15 @@ def check_loader_agrees(binary, problems):
         problems.append(f"a config with every key at its default fails check-config:\n{result.stderr}")
 
 
-def served_metrics(binary):
-    """The /metrics page of a stage that has just started (its broker need not exist)."""
+def served_metrics(binary, command="run"):
+    """The /metrics page of a stage (`run` or `track`) that has just started (its broker need not exist)."""
     work = Path(tempfile.mkdtemp(prefix="dlr-reference-"))
     config = work / "config.yaml"
-    config.write_text("brokers: 127.0.0.1:1\ninputs: [{topic: in}]\nmetrics: {address: 127.0.0.1:0}\nshutdown_timeout_s: 1\n")
+    config.write_text("brokers: 127.0.0.1:1\ninputs: [{topic: in}]\nmetrics: {address: 127.0.0.1:0}\nshutdown_timeout_s: 1\n"
+                      f"tracking: {{metrics_address: 127.0.0.1:0, state_dir: {work / 'state'}}}\n")
     log = work / "stage.log"
     with open(log, "w") as out:
-        proc = subprocess.Popen([binary, "run", "--config", str(config)], stdout=out, stderr=subprocess.STDOUT)
+        proc = subprocess.Popen([binary, command, "--config", str(config)], stdout=out, stderr=subprocess.STDOUT)
     try:
         deadline = time.time() + 20
         while time.time() < deadline:
@@ -182,7 +184,8 @@ def main():
     write = "--write" in sys.argv
     problems = []
     check_loader_agrees(binary, problems)
-    generated = {"config": config_reference(), "metrics": metrics_reference(served_metrics(binary))}
+    generated = {"config": config_reference(), "metrics": metrics_reference(served_metrics(binary)),
+                 "tracker-metrics": metrics_reference(served_metrics(binary, "track"))}
     readme = README.read_text()
     for name, (begin, end) in MARKS.items():
         if begin not in readme or end not in readme:
@@ -203,8 +206,9 @@ def main():
         print(p)
     if problems:
         sys.exit(1)
-    print(f"reference: config ({len(generated['config'].splitlines()) - 2} keys) and metrics "
-          f"({len(generated['metrics'].splitlines()) - 2} families) match deploy/README.md; loader and schema agree")
+    print(f"reference: config ({len(generated['config'].splitlines()) - 2} keys), stage metrics "
+          f"({len(generated['metrics'].splitlines()) - 2} families) and tracker metrics "
+          f"({len(generated['tracker-metrics'].splitlines()) - 2}) match deploy/README.md; loader and schema agree")
 
 
 if __name__ == "__main__":

@@ -154,7 +154,7 @@ class Stage:
     """One `dlr-enricher run` process on a config written for the given topics."""
 
     def __init__(self, binary, topics, routing=None, extra="", consumer_props=None, producer_props=None, name="stage",
-                 command=None, catalog=None, common_props=None, brokers=None, wait_port=True):
+                 command=None, catalog=None, common_props=None, brokers=None, wait_port=True, subcommand="run"):
         self.dir = Path(tempfile.mkdtemp(prefix="dlr-stage-"))
         self.log_path = self.dir / f"{name}.log"
         inputs = "\n".join(f"  - {{topic: {t}" + (f", channel: {ch}}}" if ch else "}") for ch, t in topics.inputs.items())
@@ -188,7 +188,7 @@ kafka:
 {props(producer_props or {})}
 """)
         self.log = open(self.log_path, "w")
-        self.proc = subprocess.Popen(command(str(self.config)) if command else [binary, "run", "--config", str(self.config)], stdout=self.log,
+        self.proc = subprocess.Popen(command(str(self.config)) if command else [binary, subcommand, "--config", str(self.config)], stdout=self.log,
                                      stderr=subprocess.STDOUT)
         _started.append(self.proc)
         self.port = None

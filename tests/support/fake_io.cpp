@@ -48,11 +48,11 @@ std::optional<std::string_view> FakeInput::last_header(std::string_view name) co
   return found;
 }
 
-Error FakeOutput::produce(int topic, std::string_view key, std::string_view value,
-                          std::span<const kafka::Header> headers, uint64_t tag) noexcept {
+Error FakeOutput::produce_to(int topic, int32_t partition, std::string_view key, std::string_view value,
+                             std::span<const kafka::Header> headers, uint64_t tag) noexcept {
   ++produce_calls_;
   if (in_flight_.size() >= capacity) return RD_KAFKA_RESP_ERR__QUEUE_FULL;
-  Produced p{topic, std::string(key), std::string(value), {}, tag};
+  Produced p{topic, partition, std::string(key), std::string(value), {}, tag};
   for (const auto& h : headers) p.headers.emplace_back(std::string(h.name), std::string(h.value));
   in_flight_.push_back(std::move(p));
   return RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -77,6 +77,8 @@ int FakeOutput::poll(int) noexcept {
       d.headers = headers;
     } else {
       --acks_owed_;
+      d.partition = p.partition < 0 ? 0 : p.partition;
+      d.offset = next_offset_[{p.topic, d.partition}]++;
       written_.push_back(p);
     }
     if (listener_) listener_->on_delivery(d);

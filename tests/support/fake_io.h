@@ -109,6 +109,7 @@ class FakeInput final : public kafka::Input {
 /// A produced record as the fake broker holds it.
 struct Produced {
   int topic = 0;
+  int32_t partition = -1;  ///< asked for; -1: by key (the fake writes it to partition 0)
   std::string key;
   std::string value;
   std::vector<std::pair<std::string, std::string>> headers;
@@ -150,7 +151,11 @@ class FakeOutput final : public kafka::Output {
     return names_[static_cast<size_t>(topic)];
   }
   Error produce(int topic, std::string_view key, std::string_view value,
-                std::span<const kafka::Header> headers, uint64_t tag) noexcept override;
+                std::span<const kafka::Header> headers, uint64_t tag) noexcept override {
+    return produce_to(topic, -1, key, value, headers, tag);
+  }
+  Error produce_to(int topic, int32_t partition, std::string_view key, std::string_view value,
+                   std::span<const kafka::Header> headers, uint64_t tag) noexcept override;
   int poll(int) noexcept override;
   Error flush(int timeout_ms) noexcept override {
     last_flush_timeout_ms_ = timeout_ms;
@@ -163,6 +168,7 @@ class FakeOutput final : public kafka::Output {
 
  private:
   std::vector<std::string> names_;
+  std::map<std::pair<int, int32_t>, int64_t> next_offset_;  ///< per topic and partition
   std::deque<Produced> in_flight_;
   std::vector<Produced> written_;
   std::deque<Error> failures_;
@@ -170,6 +176,51 @@ class FakeOutput final : public kafka::Output {
   int produce_calls_ = 0;
   int last_flush_timeout_ms_ = -1;
   kafka::DeliveryListener* listener_ = nullptr;
+};
+
+/// A changelog the test fills: end_offset is its length, poll hands out records from start().
+class FakePartitionReader final : public kafka::PartitionReader {
+ public:
+  void append(int32_t partition, std::string key, std::string value) {
+    log_[partition].push_back({std::move(key), std::move(value), {}});
+  }
+  [[nodiscard]] int starts() const noexcept { return starts_; }
+
+  Error end_offset(std::string_view, int32_t partition, int64_t& end, int) noexcept override {
+    end = static_cast<int64_t>(log_[partition].size());
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
+  Error start(std::string_view topic, int32_t partition, int64_t offset) noexcept override {
+    topic_ = std::string(topic);
+    partition_ = partition;
+    position_ = offset;
+    ++starts_;
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
+  const kafka::InputRecord* poll(int) noexcept override {
+    const auto& log = log_[partition_];
+    if (position_ < 0 || position_ >= static_cast<int64_t>(log.size())) return nullptr;
+    const FakeRecord& r = log[static_cast<size_t>(position_)];
+    current_ = {RD_KAFKA_RESP_ERR_NO_ERROR,
+                topic_,
+                partition_,
+                position_,
+                0,
+                r.key,
+                r.value.empty() ? std::string_view() : std::string_view(r.value)};
+    ++position_;
+    return &current_;
+  }
+  [[nodiscard]] int64_t position() noexcept override { return position_; }
+  void stop() noexcept override { position_ = -1; }
+
+ private:
+  std::map<int32_t, std::vector<FakeRecord>> log_;
+  std::string topic_;
+  int32_t partition_ = 0;
+  int64_t position_ = -1;
+  int starts_ = 0;
+  kafka::InputRecord current_;
 };
 
 class FakeTransactions final : public kafka::Transactions {

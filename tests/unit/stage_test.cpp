@@ -12,6 +12,7 @@
 
 #include "dlr/catalog/loader.h"
 #include "fake_io.h"
+#include "shipped_catalog.h"
 
 using namespace dlr;
 using fakes::FakeInput;
@@ -22,11 +23,7 @@ namespace {
 
 const FakeInput::Partition kP0{"in", 0};
 
-std::shared_ptr<const catalog::Catalog> shipped() {
-  static auto loaded =
-      catalog::load_catalog(DLR_SOURCE_DIR "/catalog/codes.yaml", DLR_SOURCE_DIR "/catalog/policy.yaml");
-  return loaded.catalog;
-}
+using fixtures::shipped;
 
 // The shipped catalogue with another version (its policy file differs by a comment).
 std::shared_ptr<const catalog::Catalog> shipped_again() {

@@ -24,17 +24,27 @@ const catalog::Catalog& shipped() {
 }
 
 // Reports as the shipped catalogue classifies them (general family, status group, id).
+TrackedReport report(Rank rank, Outcome outcome, int32_t group, int32_t status, bool has_error, int32_t error,
+                     int64_t t) {
+  TrackedReport r;
+  static_cast<ReportCodes&>(r) = {rank, outcome, rank == Rank::final, {}, group, status, has_error,
+                                  {},   error};
+  r.message_id = "m";
+  r.time_ms = t;
+  r.channel = "sms";
+  return r;
+}
 TrackedReport pending_enroute(int64_t t) {
-  return {"m", t, {}, 1, 7, false, {}, 0, Outcome::pending, false, Rank::intermediate, "sms"};
+  return report(Rank::intermediate, Outcome::pending, 1, 7, false, 0, t);
 }
 TrackedReport to_operator(int64_t t) {
-  return {"m", t, {}, 3, 2, false, {}, 0, Outcome::pending, false, Rank::handed_on, "sms"};
+  return report(Rank::handed_on, Outcome::pending, 3, 2, false, 0, t);
 }
 TrackedReport to_handset(int64_t t) {
-  return {"m", t, {}, 3, 5, true, {}, 0, Outcome::delivered, true, Rank::final, "sms"};
+  return report(Rank::final, Outcome::delivered, 3, 5, true, 0, t);
 }
 TrackedReport undeliverable(int64_t t) {
-  return {"m", t, {}, 2, 4, true, {}, 27, Outcome::permanent, true, Rank::final, "sms"};
+  return report(Rank::final, Outcome::permanent, 2, 4, true, 27, t);
 }
 
 MessageState fold(const std::vector<TrackedReport>& reports) {

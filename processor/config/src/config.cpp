@@ -194,6 +194,31 @@ void read_routing(Reader& r, const YAML::Node& routing, Routing& routing_out) {
     r.error(routing, "routing.invalid must include dead_letter: unprocessable input is never dropped");
 }
 
+void read_tracking(Reader& r, const YAML::Node& node, Config& c) {
+  Tracking& t = c.tracking;
+  r.only(node,
+         {"group_id", "input", "output", "changelog", "state_dir", "retention_days", "block_cache_mb",
+          "metrics_address"},
+         "tracking");
+  r.string(node["group_id"], "tracking.group_id", t.group_id);
+  r.string(node["input"], "tracking.input", t.input);
+  r.string(node["output"], "tracking.output", t.output);
+  r.string(node["changelog"], "tracking.changelog", t.changelog);
+  r.string(node["state_dir"], "tracking.state_dir", t.state_dir);
+  r.number(node["retention_days"], "tracking.retention_days", t.retention_days, 1, 3650);
+  r.number(node["block_cache_mb"], "tracking.block_cache_mb", t.block_cache_mb, 8, 65536);
+  r.string(node["metrics_address"], "tracking.metrics_address", t.metrics_address);
+  if (t.metrics_address.rfind(':') == std::string::npos) {
+    r.error(node["metrics_address"], "tracking.metrics_address must be HOST:PORT");
+  }
+  if (t.output == t.changelog)
+    r.error(node, "tracking.output and tracking.changelog must be different topics");
+  if (t.group_id == c.group_id) {
+    r.error(node,
+            "tracking.group_id must differ from group_id: the tracker reads other topics than the stage");
+  }
+}
+
 // The sections about running the stage rather than what it computes.
 void read_operations(Reader& r, const YAML::Node& root, Config& c, const std::string& base_dir) {
   if (const auto processing = root["processing"]; processing && r.map(processing, "processing")) {
@@ -256,7 +281,7 @@ LoadResult parse_config(const std::string& yaml, const std::string& file, const 
   }
   r.only(root,
          {"brokers", "group_id", "inputs", "outputs", "routing", "catalog", "processing", "metrics",
-          "logging", "shutdown_timeout_s", "kafka"},
+          "logging", "shutdown_timeout_s", "kafka", "tracking"},
          "the config");
   r.string(root["brokers"], "brokers", c.brokers);
   r.string(root["group_id"], "group_id", c.group_id);
@@ -292,6 +317,10 @@ LoadResult parse_config(const std::string& yaml, const std::string& file, const 
       c.policy_path.empty() ? catalog::default_policy_path() : resolve_path(base_dir, c.policy_path);
 
   read_operations(r, root, c, base_dir);
+  if (const auto tracking = root["tracking"]; tracking && r.map(tracking, "tracking")) {
+    read_tracking(r, tracking, c);
+  }
+  c.tracking.state_dir = resolve_path(base_dir, c.tracking.state_dir);
   return result;
 }
 
@@ -328,7 +357,12 @@ std::string describe(const Config& c) {
       << ", guarantee: " << (c.exactly_once ? "exactly_once" : "at_least_once") << "}\n"
       << "metrics: {address: " << c.metrics_address << "}\n"
       << "logging: {format: " << c.log_format << ", stats_interval_s: " << c.stats_interval_s << "}\n"
-      << "shutdown_timeout_s: " << c.shutdown_timeout_s << "\nkafka:\n";
+      << "shutdown_timeout_s: " << c.shutdown_timeout_s << "\n"
+      << "tracking: {group_id: " << c.tracking.group_id << ", input: " << c.tracking_input()
+      << ", output: " << c.tracking.output << ", changelog: " << c.tracking.changelog
+      << ", state_dir: " << c.tracking.state_dir << ", retention_days: " << c.tracking.retention_days
+      << ", block_cache_mb: " << c.tracking.block_cache_mb
+      << ", metrics_address: " << c.tracking.metrics_address << "}\nkafka:\n";
   for (const auto& [name, props] :
        {std::pair{"common", &c.kafka_common}, std::pair{"consumer", &c.kafka_consumer},
         std::pair{"producer", &c.kafka_producer}}) {

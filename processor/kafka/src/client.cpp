@@ -136,7 +136,8 @@ rd_kafka_topic_t* Producer::topic(const std::string& name) {
 }
 
 rd_kafka_resp_err_t Producer::produce(rd_kafka_topic_t* topic, std::string_view key, std::string_view value,
-                                      std::span<const Header> headers, void* opaque) noexcept {
+                                      std::span<const Header> headers, void* opaque,
+                                      int32_t partition) noexcept {
   rd_kafka_headers_t* hdrs = nullptr;
   if (!headers.empty()) {
     hdrs = rd_kafka_headers_new(headers.size());
@@ -145,12 +146,11 @@ rd_kafka_resp_err_t Producer::produce(rd_kafka_topic_t* topic, std::string_view 
                           static_cast<ssize_t>(h.value.size()));
     }
   }
-  const rd_kafka_resp_err_t err =
-      rd_kafka_producev(rk_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(RD_KAFKA_PARTITION_UA),
-                        RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-                        RD_KAFKA_V_KEY(key.empty() ? nullptr : const_cast<char*>(key.data()), key.size()),
-                        RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
-                        RD_KAFKA_V_HEADERS(hdrs), RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
+  const rd_kafka_resp_err_t err = rd_kafka_producev(
+      rk_, RD_KAFKA_V_RKT(topic), RD_KAFKA_V_PARTITION(partition), RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
+      RD_KAFKA_V_KEY(key.empty() ? nullptr : const_cast<char*>(key.data()), key.size()),
+      RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()), RD_KAFKA_V_HEADERS(hdrs),
+      RD_KAFKA_V_OPAQUE(opaque), RD_KAFKA_V_END);
   if (err && hdrs) rd_kafka_headers_destroy(hdrs);  // ownership passes only on success
   return err;
 }

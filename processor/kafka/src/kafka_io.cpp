@@ -102,9 +102,14 @@ int KafkaOutput::topic(const std::string& name) {
 
 Error KafkaOutput::produce(int topic, std::string_view key, std::string_view value,
                            std::span<const Header> headers, uint64_t tag) noexcept {
+  return produce_to(topic, RD_KAFKA_PARTITION_UA, key, value, headers, tag);
+}
+
+Error KafkaOutput::produce_to(int topic, int32_t partition, std::string_view key, std::string_view value,
+                              std::span<const Header> headers, uint64_t tag) noexcept {
   // The tag is librdkafka's opaque: never dereferenced, handed back in the delivery report.
   void* opaque = reinterpret_cast<void*>(static_cast<uintptr_t>(tag));  // NOLINT(performance-no-int-to-ptr)
-  return producer_->produce(topics_[static_cast<size_t>(topic)], key, value, headers, opaque);
+  return producer_->produce(topics_[static_cast<size_t>(topic)], key, value, headers, opaque, partition);
 }
 
 void KafkaOutput::on_delivery(const rd_kafka_message_t& m) noexcept {
@@ -112,6 +117,8 @@ void KafkaOutput::on_delivery(const rd_kafka_message_t& m) noexcept {
   Delivery d;
   d.tag = static_cast<uint64_t>(reinterpret_cast<uintptr_t>(m._private));
   d.err = m.err;
+  d.partition = m.partition;
+  d.offset = m.offset;
   for (size_t i = 0; i < topics_.size(); ++i)
     if (topics_[i] == m.rkt) d.topic = static_cast<int>(i);
   d.key = m.key ? std::string_view(static_cast<const char*>(m.key), m.key_len) : std::string_view();
@@ -133,6 +140,71 @@ void KafkaOutput::on_delivery(const rd_kafka_message_t& m) noexcept {
 
 TxnStatus KafkaTransactions::send_offsets(std::span<const TopicPartition> offsets, int timeout_ms) noexcept {
   return producer_.send_offsets_to_transaction(to_list(offsets), consumer_, timeout_ms);
+}
+
+std::unique_ptr<KafkaPartitionReader> KafkaPartitionReader::create(const Properties& properties,
+                                                                   std::string& error) {
+  ConfPtr conf = make_conf(properties, error);
+  if (!conf) return nullptr;
+  char message[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), message, sizeof message);
+  if (!rk) {
+    error = message;
+    return nullptr;
+  }
+  (void)conf.release();  // rd_kafka_new took it
+  rd_kafka_poll_set_consumer(rk);
+  return std::unique_ptr<KafkaPartitionReader>(new KafkaPartitionReader(rk));
+}
+
+KafkaPartitionReader::~KafkaPartitionReader() {
+  current_.reset();
+  stop();
+  rd_kafka_consumer_close(rk_);
+  rd_kafka_destroy(rk_);
+}
+
+Error KafkaPartitionReader::end_offset(std::string_view topic, int32_t partition, int64_t& end,
+                                       int timeout_ms) noexcept {
+  int64_t low = 0;
+  return rd_kafka_query_watermark_offsets(rk_, std::string(topic).c_str(), partition, &low, &end, timeout_ms);
+}
+
+Error KafkaPartitionReader::start(std::string_view topic, int32_t partition, int64_t offset) noexcept {
+  current_.reset();
+  topic_.assign(topic);
+  partition_ = partition;
+  PartitionList list(1);
+  list.add(topic_.c_str(), partition).offset = offset;
+  return rd_kafka_assign(rk_, list.get());
+}
+
+int64_t KafkaPartitionReader::position() noexcept {
+  PartitionList list(1);
+  list.add(topic_.c_str(), partition_);
+  if (rd_kafka_position(rk_, list.get()) != RD_KAFKA_RESP_ERR_NO_ERROR) return -1;
+  return list.items()[0].offset;
+}
+
+const InputRecord* KafkaPartitionReader::poll(int timeout_ms) noexcept {
+  current_.reset(rd_kafka_consumer_poll(rk_, timeout_ms));
+  if (!current_) return nullptr;
+  const rd_kafka_message_t& m = *current_;
+  record_ = InputRecord{};
+  record_.err = m.err;
+  record_.topic = m.rkt ? rd_kafka_topic_name(m.rkt) : "";
+  record_.partition = m.partition;
+  record_.offset = m.offset;
+  record_.timestamp = rd_kafka_message_timestamp(&m, nullptr);
+  record_.key = m.key ? std::string_view(static_cast<const char*>(m.key), m.key_len) : std::string_view();
+  record_.value =
+      m.payload ? std::string_view(static_cast<const char*>(m.payload), m.len) : std::string_view();
+  return &record_;
+}
+
+void KafkaPartitionReader::stop() noexcept {
+  current_.reset();
+  (void)rd_kafka_assign(rk_, nullptr);
 }
 
 }  // namespace dlr::kafka

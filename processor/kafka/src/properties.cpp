@@ -32,6 +32,20 @@ Properties consumer_properties(const ClientSettings& c) {
   return p;
 }
 
+Properties reader_properties(const ClientSettings& c) {
+  Properties p = {{"enable.partition.eof", "false"}, {"queued.max.messages.kbytes", "32768"}};
+  for (const auto& kv : c.common) p.emplace_back(kv);
+  for (const auto& kv : c.consumer) p.emplace_back(kv);
+  p.emplace_back("bootstrap.servers", c.brokers);
+  // librdkafka's consumer API needs a group even for assigned partitions; this one never joins
+  // (no subscribe) and never commits.
+  p.emplace_back("group.id", c.group_id + "-restore");
+  p.emplace_back("enable.auto.commit", "false");
+  p.emplace_back("enable.auto.offset.store", "false");
+  if (c.exactly_once) p.emplace_back("isolation.level", "read_committed");
+  return p;
+}
+
 Properties producer_properties(const ClientSettings& c) {
   Properties p = {
       {"enable.idempotence", "true"},

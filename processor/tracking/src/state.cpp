@@ -16,15 +16,7 @@ SeenReport seen_of(const TrackedReport& r) {
 }
 
 void show(MessageState& s, const TrackedReport& r) {
-  s.rank = r.rank;
-  s.outcome = r.outcome;
-  s.final = r.final;
-  s.family = r.family;
-  s.status_group = r.status_group;
-  s.status_id = r.status_id;
-  s.has_error = r.has_error;
-  s.error_family = r.error_family;
-  s.error_id = r.error_id;
+  static_cast<ReportCodes&>(s) = r;
   s.report_time_ms = r.time_ms;
   s.channel.assign(r.channel);
 }

@@ -40,6 +40,18 @@ struct Routing {
   }}};
 };
 
+/// The tracking stage (`dlr-enricher track`): its own group, topics, state folder and endpoint.
+struct Tracking {
+  std::string group_id = "dlr-tracker";
+  std::string input;                         ///< the stage's analytics topic; "" means outputs.analytics
+  std::string output = "dlr.message-state";  ///< latest state per messageId (compacted)
+  std::string changelog = "dlr.message-state-changelog";  ///< the stores' changelog (compacted)
+  std::string state_dir = "dlr-state";  ///< one RocksDB store per partition; relative to the config file
+  int retention_days = 7;               ///< event time after a message's last report that its state is kept
+  int block_cache_mb = 64;              ///< RocksDB memory, shared by every store of the process
+  std::string metrics_address = "127.0.0.1:9465";
+};
+
 struct Config {
   std::string brokers = "127.0.0.1:9092";  ///< bootstrap servers; --brokers overrides
   std::string group_id = "dlr-enricher";   ///< consumer group shared by every instance
@@ -64,6 +76,11 @@ struct Config {
   /// Property values read from ${env:NAME} or ${file:PATH}: "kafka.common.sasl.password" -> the
   /// reference as written (shown by check-config instead of the value).
   std::map<std::string, std::string> references;
+  Tracking tracking;
+  /// The tracker's input topic: tracking.input, else outputs.analytics.
+  [[nodiscard]] const std::string& tracking_input() const noexcept {
+    return tracking.input.empty() ? outputs.analytics : tracking.input;
+  }
 };
 
 struct LoadResult {

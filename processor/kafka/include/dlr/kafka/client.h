@@ -91,7 +91,7 @@ class Producer {
   /// stopped the record from being enqueued; its delivery report comes later otherwise.
   [[nodiscard]] rd_kafka_resp_err_t produce(rd_kafka_topic_t* topic, std::string_view key,
                                             std::string_view value, std::span<const Header> headers,
-                                            void* opaque) noexcept;
+                                            void* opaque, int32_t partition = RD_KAFKA_PARTITION_UA) noexcept;
 
   /// Serves delivery reports; returns how many were served.
   int poll(int timeout_ms) noexcept { return rd_kafka_poll(rk_, timeout_ms); }

@@ -75,11 +75,32 @@ class Input {
   virtual void close() noexcept = 0;
 };
 
+/// Reads one partition at a time outside any consumer group, from a chosen offset: a state
+/// store catching up with its changelog. One thread uses it.
+class PartitionReader {
+ public:
+  virtual ~PartitionReader() = default;
+  /// The partition's high watermark now: the offset after its last record.
+  virtual Error end_offset(std::string_view topic, int32_t partition, int64_t& end,
+                           int timeout_ms) noexcept = 0;
+  /// Reads `topic`/`partition` from `offset` on (replacing what was read before).
+  virtual Error start(std::string_view topic, int32_t partition, int64_t offset) noexcept = 0;
+  /// The next record or error event, or null after the timeout. Valid until the next poll.
+  virtual const InputRecord* poll(int timeout_ms) noexcept = 0;
+  /// The offset after the last record poll() returned (-1 before any): past compacted-away
+  /// records and transaction markers, it tells when the end is reached.
+  [[nodiscard]] virtual int64_t position() noexcept = 0;
+  /// Stops reading (the store is up to date).
+  virtual void stop() noexcept = 0;
+};
+
 /// A delivery report, success or failure.
 struct Delivery {
   uint64_t tag = 0;  ///< what produce() was given
   Error err = RD_KAFKA_RESP_ERR_NO_ERROR;
   int topic = 0;
+  int32_t partition = -1;  ///< where the record was written (on success)
+  int64_t offset = -1;     ///< its offset there (on success)
   std::string_view key;
   std::string_view value;
   std::span<const Header> headers;  ///< filled on failure only (to produce the record again)
@@ -104,6 +125,9 @@ class Output {
   /// the local queue is full; otherwise its delivery report comes later, with `tag`.
   virtual Error produce(int topic, std::string_view key, std::string_view value,
                         std::span<const Header> headers, uint64_t tag) noexcept = 0;
+  /// The same, to one partition rather than the key's (a changelog follows its input partition).
+  virtual Error produce_to(int topic, int32_t partition, std::string_view key, std::string_view value,
+                           std::span<const Header> headers, uint64_t tag) noexcept = 0;
   /// Serves delivery reports; returns how many.
   virtual int poll(int timeout_ms) noexcept = 0;
   /// Waits until every enqueued record is reported, or the timeout passes.

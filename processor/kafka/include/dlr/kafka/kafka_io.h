@@ -45,6 +45,29 @@ class KafkaInput final : public Input, RebalanceHandler {
   std::vector<TopicPartition> scratch_;
 };
 
+/// A consumer without a group, reading assigned partitions from chosen offsets.
+class KafkaPartitionReader final : public PartitionReader {
+ public:
+  static std::unique_ptr<KafkaPartitionReader> create(const Properties& properties, std::string& error);
+  ~KafkaPartitionReader() override;
+  KafkaPartitionReader(const KafkaPartitionReader&) = delete;
+  KafkaPartitionReader& operator=(const KafkaPartitionReader&) = delete;
+
+  Error end_offset(std::string_view topic, int32_t partition, int64_t& end, int timeout_ms) noexcept override;
+  Error start(std::string_view topic, int32_t partition, int64_t offset) noexcept override;
+  const InputRecord* poll(int timeout_ms) noexcept override;
+  [[nodiscard]] int64_t position() noexcept override;
+  void stop() noexcept override;
+
+ private:
+  explicit KafkaPartitionReader(rd_kafka_t* rk) : rk_(rk) {}
+  std::string topic_;
+  int32_t partition_ = 0;
+  rd_kafka_t* rk_;
+  MessagePtr current_;
+  InputRecord record_;
+};
+
 class KafkaOutput final : public Output, DeliveryHandler {
  public:
   static std::unique_ptr<KafkaOutput> create(const Properties& properties, std::string& error);
@@ -55,6 +78,8 @@ class KafkaOutput final : public Output, DeliveryHandler {
   [[nodiscard]] std::string_view topic_name(int topic) const noexcept override {
     return names_[static_cast<size_t>(topic)];
   }
+  Error produce_to(int topic, int32_t partition, std::string_view key, std::string_view value,
+                   std::span<const Header> headers, uint64_t tag) noexcept override;
   Error produce(int topic, std::string_view key, std::string_view value, std::span<const Header> headers,
                 uint64_t tag) noexcept override;
   int poll(int timeout_ms) noexcept override { return producer_->poll(timeout_ms); }

@@ -20,6 +20,9 @@ struct ClientSettings {
 };
 
 [[nodiscard]] Properties consumer_properties(const ClientSettings& settings);
+/// For a PartitionReader: the user's consumer properties, no group membership, no commits; with
+/// exactly-once it reads committed records only.
+[[nodiscard]] Properties reader_properties(const ClientSettings& settings);
 /// With exactly-once, a transactional.id unique to this process.
 [[nodiscard]] Properties producer_properties(const ClientSettings& settings);
 

@@ -26,19 +26,23 @@ namespace dlr::tracking {
 /// DELIVERED group) outranks one in a group still pending.
 enum class Rank : uint8_t { none = 0, intermediate = 1, handed_on = 2, final = 3 };
 
-/// What the tracker reads of one enriched report (from its analytics record).
-struct TrackedReport {
-  std::string_view message_id;
-  int64_t time_ms = 0;  ///< event time: the report's doneAt, else the record's timestamp
+/// The codes and verdict of one report: what a state shows of the report it shows.
+struct ReportCodes {
+  Rank rank = Rank::none;
+  catalog::Outcome outcome = catalog::Outcome::pending;
+  bool final = false;
   catalog::Family family = catalog::Family::general;
   int32_t status_group = -1;
   int32_t status_id = -1;
   bool has_error = false;
   catalog::Family error_family = catalog::Family::general;
   int32_t error_id = 0;
-  catalog::Outcome outcome = catalog::Outcome::pending;
-  bool final = false;
-  Rank rank = Rank::none;  ///< set by the caller from the catalogue (tracking::rank_of)
+};
+
+/// What the tracker reads of one enriched report (from its analytics record).
+struct TrackedReport : ReportCodes {
+  std::string_view message_id;
+  int64_t time_ms = 0;  ///< event time: the report's doneAt, else the record's timestamp
   std::string_view channel;
 };
 
@@ -55,17 +59,7 @@ struct SeenReport {
 };
 
 /// Everything the store keeps per message; encoded for RocksDB and the changelog by `encode`.
-struct MessageState {
-  // The report the state shows.
-  Rank rank = Rank::none;
-  catalog::Outcome outcome = catalog::Outcome::pending;
-  bool final = false;
-  catalog::Family family = catalog::Family::general;
-  int32_t status_group = -1;
-  int32_t status_id = -1;
-  bool has_error = false;
-  catalog::Family error_family = catalog::Family::general;
-  int32_t error_id = 0;
+struct MessageState : ReportCodes {  // the codes of the report the state shows
   int64_t report_time_ms = 0;
   std::string channel;
   // Over all reports.

@@ -1,0 +1,187 @@
+// The tracker's run loop on fakes (tests/support/fake_io.h) with real RocksDB stores in a
+// temporary folder: offsets wait for both records, replays change nothing, a store is restored
+// from the changelog before its partition is processed, and a failed changelog delivery is
+// produced again with the newest state.
+#include "tracker.h"
+
+#include <gtest/gtest.h>
+#include <spdlog/spdlog.h>
+
+#include <filesystem>
+
+#include "dlr/catalog/loader.h"
+#include "dlr/tracking/state.h"
+#include "fake_io.h"
+#include "shipped_catalog.h"
+
+using namespace dlr;
+using fakes::FakeInput;
+using fakes::FakeOutput;
+using fakes::FakePartitionReader;
+
+namespace {
+
+const FakeInput::Partition kP0{"dlr.analytics", 0};
+
+using fixtures::shipped;
+
+// An analytics record as the enrichment stage writes it.
+std::string analytics(const std::string& id, int status_group, int status_id, bool final, const char* outcome,
+                      int64_t time) {
+  return R"({"time":)" + std::to_string(time) + R"(,"messageId":")" + id +
+         R"(","channel":"sms","family":"general","statusGroupId":)" + std::to_string(status_group) +
+         R"(,"statusId":)" + std::to_string(status_id) +
+         R"(,"errorFamily":"general","errorId":0,"outcome":")" + outcome + R"(","final":)" +
+         (final ? "true" : "false") +
+         R"(,"rule":"r","unknownCode":false,"mccMnc":null,"price":null,"currency":null,"latencyMs":null,"catalogVersion":"v"})";
+}
+std::string to_operator(const std::string& id, int64_t t) {
+  return analytics(id, 3, 2, false, "pending", t);
+}
+std::string to_handset(const std::string& id, int64_t t) {
+  return analytics(id, 3, 5, true, "delivered", t);
+}
+
+struct Tracking {
+  explicit Tracking(std::filesystem::path dir = fresh_dir()) : state_dir(std::move(dir)) {
+    spdlog::set_level(spdlog::level::off);
+    cfg.tracking.state_dir = state_dir.string();
+    cfg.shutdown_timeout_s = 1;
+    tracker = std::make_unique<app::Tracker>(cfg, shipped(), metrics,
+                                             app::TrackerIo{input, output, changelog, 100});
+    input.assign({kP0});
+  }
+  static std::filesystem::path fresh_dir() {
+    static int n = 0;
+    auto dir = std::filesystem::temp_directory_path() /
+               ("dlr-tracker-test-" + std::to_string(::getpid()) + "-" + std::to_string(n++));
+    std::filesystem::remove_all(dir);
+    return dir;
+  }
+  void turns(int n = 1) {
+    for (int i = 0; i < n; ++i) tracker->turn();
+  }
+  // The records written to one topic, in order.
+  std::vector<fakes::Produced> on(const std::string& topic) const {
+    std::vector<fakes::Produced> out;
+    for (const auto& p : output.written())
+      if (output.name(p.topic) == topic) out.push_back(p);
+    return out;
+  }
+  config::Config cfg;
+  std::filesystem::path state_dir;
+  app::TrackerMetrics metrics;
+  FakeInput input;
+  FakeOutput output;
+  FakePartitionReader changelog;
+  std::unique_ptr<app::Tracker> tracker;
+};
+
+TEST(TrackerLoop, AnOffsetIsStoredOnlyAfterItsChangelogAndStateRecordsAreAcknowledged) {
+  Tracking t;
+  t.input.append("dlr.analytics", 0, to_operator("m1", 10), "m1");
+  t.turns();
+  ASSERT_EQ(t.output.in_flight().size(), 2u);
+  t.output.acknowledge(1);  // the changelog record only
+  t.turns(2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  t.turns();
+  EXPECT_FALSE(t.input.stored(kP0).has_value());
+  t.output.acknowledge();
+  t.turns();
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  t.turns();
+  EXPECT_EQ(t.input.stored(kP0), 1);
+  ASSERT_EQ(t.on(t.cfg.tracking.changelog).size(), 1u);
+  EXPECT_EQ(t.on(t.cfg.tracking.changelog)[0].partition, 0);  // the input's partition, not the key's
+}
+
+TEST(TrackerLoop, ARecordReadAgainAfterARestartChangesNothingAndWritesItsStateOnceMore) {
+  const auto dir = Tracking::fresh_dir();
+  std::vector<fakes::Produced> changelog;
+  std::string first_state;
+  {
+    Tracking first(dir);
+    first.output.auto_acknowledge = true;
+    first.input.append("dlr.analytics", 0, to_operator("m1", 10), "m1");
+    first.turns(2);
+    std::this_thread::sleep_for(std::chrono::milliseconds(60));
+    first.turns();
+    ASSERT_EQ(first.tracker->shutdown(), 0);
+    changelog = first.on(first.cfg.tracking.changelog);
+    first_state = first.on(first.cfg.tracking.output).at(0).value;
+  }
+  Tracking again(dir);  // the same store; the input read again from offset 0, as after a crash
+  for (const auto& r : changelog) again.changelog.append(0, r.key, r.value);
+  again.output.auto_acknowledge = true;
+  again.input.append("dlr.analytics", 0, to_operator("m1", 10), "m1");
+  again.turns(3);
+  // The state record may not have reached the broker before the crash: it is written again, as it was.
+  EXPECT_TRUE(again.on(again.cfg.tracking.changelog).empty());
+  ASSERT_EQ(again.on(again.cfg.tracking.output).size(), 1u);
+  EXPECT_EQ(again.on(again.cfg.tracking.output)[0].value, first_state);
+  EXPECT_EQ(again.metrics.effects[static_cast<size_t>(tracking::Effect::replayed)].load(), 1u);
+}
+
+TEST(TrackerLoop, AStoreIsRestoredFromTheChangelogBeforeItsPartitionIsProcessed) {
+  Tracking first;
+  first.output.auto_acknowledge = true;
+  first.input.append("dlr.analytics", 0, to_operator("m1", 10), "m1");
+  first.input.append("dlr.analytics", 0, to_handset("m1", 20), "m1");
+  first.turns(3);
+  const auto written = first.on(first.cfg.tracking.changelog);
+  ASSERT_EQ(written.size(), 2u);
+
+  Tracking restored;  // another folder: nothing local, only the changelog
+  for (const auto& r : written) restored.changelog.append(0, r.key, r.value);
+  restored.output.auto_acknowledge = true;
+  restored.input.append("dlr.analytics", 0, to_operator("m1", 10), "m1");  // offsets 0 and 1: already applied
+  restored.input.append("dlr.analytics", 0, to_handset("m1", 20), "m1");
+  restored.input.append("dlr.analytics", 0, to_operator("m1", 5), "m1");  // a late intermediate
+  restored.turns(3);
+  EXPECT_EQ(restored.changelog.starts(), 1);
+  const auto states = restored.on(restored.cfg.tracking.output);
+  // The state once more for the last record it had applied, then the late intermediate's change.
+  ASSERT_EQ(states.size(), 2u);
+  EXPECT_NE(states[0].value.find(R"("reports":2)"), std::string::npos) << states[0].value;
+  EXPECT_NE(states[1].value.find(R"("outcome":"delivered")"), std::string::npos) << states[1].value;
+  EXPECT_NE(states[1].value.find(R"("reports":3)"), std::string::npos) << states[1].value;
+  EXPECT_NE(states[1].value.find(R"("late":1)"), std::string::npos) << states[1].value;
+}
+
+TEST(TrackerLoop, AFailedChangelogDeliveryIsProducedAgainWithTheNewestStateAndHoldsTheOffset) {
+  Tracking t;
+  t.input.append("dlr.analytics", 0, to_operator("m1", 10), "m1");
+  t.turns();
+  t.output.fail_next(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT);  // the changelog record
+  t.output.acknowledge(1);                               // the state record
+  t.turns(2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  t.turns();
+  EXPECT_FALSE(t.input.stored(kP0).has_value());
+  t.output.auto_acknowledge = true;
+  t.turns(2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));
+  t.turns();
+  EXPECT_EQ(t.input.stored(kP0), 1);
+  ASSERT_EQ(t.on(t.cfg.tracking.changelog).size(), 1u);
+  tracking::MessageState state;
+  ASSERT_TRUE(tracking::decode(t.on(t.cfg.tracking.changelog)[0].value, state));
+  EXPECT_EQ(state.status_id, 2);
+}
+
+TEST(TrackerLoop, AnUnreadableRecordGoesToTheDeadLetterTopicWithItsReason) {
+  Tracking t;
+  t.output.auto_acknowledge = true;
+  t.input.append("dlr.analytics", 0, "not json", "k");
+  t.input.append("dlr.analytics", 0, to_operator("m1", 10), "m1");
+  t.turns(2);
+  const auto dead = t.on(t.cfg.outputs.dead_letter);
+  ASSERT_EQ(dead.size(), 1u);
+  EXPECT_EQ(dead[0].value, "not json");
+  EXPECT_EQ(dead[0].header("dlr-reason"), "INVALID_JSON");
+  EXPECT_EQ(dead[0].header("dlr-source"), "dlr.analytics/0/0");
+  EXPECT_EQ(t.on(t.cfg.tracking.output).size(), 1u);  // the stream flows on
+}
+
+}  // namespace
