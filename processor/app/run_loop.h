@@ -2,9 +2,9 @@
 // or a fatal error, then shut down (drain, flush, commit) and return the exit code.
 #pragma once
 
-#include <atomic>
-
 #include <spdlog/spdlog.h>
+
+#include <atomic>
 
 namespace dlr::app {
 
