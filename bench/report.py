@@ -15,6 +15,9 @@ TARGETS = [  # (field, comparison, limit, what)
     ("cpu_us_per_report", "<=", 3.0, "processor CPU µs per report"),
     ("p99_ms", "<=", 20, "p99 latency at half the maximum rate, ms"),
     ("rss_mb", "<=", 100, "steady-state RSS, MB"),
+    ("tracker_cpu_us_per_report", "<=", 5.0, "tracker CPU µs per report"),
+    ("tracker_restore_states_per_s", ">=", 200_000, "tracker restore, changelog records/s"),
+    ("tracker_store_memory_vs_cache", "<=", 1.0, "tracker RocksDB memory / block_cache_mb"),
 ]
 
 
@@ -34,11 +37,13 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--micro", required=True)
     ap.add_argument("--e2e", required=True)
+    ap.add_argument("--tracker", required=True)
     ap.add_argument("--mode", default="full")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     micro = json.loads(Path(a.micro).read_text())
     e2e = json.loads(Path(a.e2e).read_text())
+    tracker = json.loads(Path(a.tracker).read_text())
     commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
     r = {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
@@ -62,6 +67,10 @@ def main():
               "ratio_vs_kcat", "cpu_us_per_report", "relay_cpu_us_per_report", "p50_ms", "p99_ms", "p999_ms", "rss_mb",
               "peak_rss_mb"):
         r[k] = e2e[k]
+    r["tracker"] = tracker
+    r["tracker_cpu_us_per_report"] = tracker["cpu_us_per_report"]
+    r["tracker_restore_states_per_s"] = tracker["restore_states_per_s"]
+    r["tracker_store_memory_vs_cache"] = tracker["store_memory_mb"] / tracker["block_cache_mb"]
     r["latency_full"] = e2e["latency_full"]
     r["latency_half"] = e2e["latency_half"]
     r["targets"] = {}
@@ -91,6 +100,13 @@ def main():
              f"| latency at full rate p50/p99/p99.9, ms | {e2e['latency_full']['p50_ms']}/{e2e['latency_full']['p99_ms']}/{e2e['latency_full']['p999_ms']} |",
              f"| latency at half rate p50/p99/p99.9, ms | {r['p50_ms']}/{r['p99_ms']}/{r['p999_ms']} |",
              f"| RSS steady / peak, MB | {r['rss_mb']:.0f} / {r['peak_rss_mb']:.0f} |",
+             f"| tracker, reports/s ({tracker['reports']} reports, {tracker['messages']} messages) | "
+             f"{tracker['reports_per_s']:.0f} |",
+             f"| tracker CPU, µs/report | {tracker['cpu_us_per_report']:.2f} |",
+             f"| tracker restore, changelog records/s ({tracker['restore_records']:.0f} in "
+             f"{tracker['restore_seconds']:.2f} s) | {tracker['restore_states_per_s']:.0f} |",
+             f"| tracker RocksDB memory / block cache, MB; peak RSS, MB | {tracker['store_memory_mb']:.1f} / "
+             f"{tracker['block_cache_mb']}; {tracker['peak_rss_mb']:.0f} |",
              "", "| target | value | met |", "|---|---|---|"]
     for field, t in r["targets"].items():
         lines.append(f"| {t['what']} {t['target']} | {t['value']} | {'yes' if t['met'] else '**no**'} |")

@@ -30,7 +30,11 @@ trap 'deploy/kafka/local.sh stop >/dev/null 2>&1 || true' EXIT
 DLR_TEST_BROKERS=127.0.0.1:$KAFKA_PORT /usr/bin/python3 bench/e2e.py --stage build/dlr-enricher --relay build/bench/dlr_relay \
   --reports "$reports" --latency-seconds "$latency_s" --out "$data/e2e.json"
 
-/usr/bin/python3 bench/report.py --micro "$data/micro.json" --e2e "$data/e2e.json" --mode "$([ $quick = 1 ] && echo quick || echo full)" \
+echo "== the tracker: $reports reports of message histories on the same broker"
+DLR_TEST_BROKERS=127.0.0.1:$KAFKA_PORT /usr/bin/python3 bench/tracker.py --binary build/dlr-enricher \
+  --reports "$reports" --out "$data/tracker.json"
+
+/usr/bin/python3 bench/report.py --micro "$data/micro.json" --e2e "$data/e2e.json" --tracker "$data/tracker.json" --mode "$([ $quick = 1 ] && echo quick || echo full)" \
   --out bench/results/latest
 echo "== bench/results/latest.json, latest.md, latest.png"
 cat bench/results/latest.md

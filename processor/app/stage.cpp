@@ -32,7 +32,8 @@ Stage::Stage(config::Config config, std::shared_ptr<const catalog::Catalog> cata
       metrics_(metrics),
       processor_(std::move(catalog), core::ProcessorOptions{config_.max_document_bytes, 64}),
       fanout_(config_.group_id),
-      offsets_(input_topics(config_)) {
+      offsets_(input_topics(config_)),
+      backpressure_(io_.input, metrics_.paused) {
   for (const auto& input : config_.inputs) bindings_.push_back(core::parse_channel(input.channel));
   topics_[Destination::enriched] = io_.output.topic(config_.outputs.enriched);
   topics_[Destination::retry] = io_.output.topic(config_.outputs.retry);
@@ -61,16 +62,13 @@ void Stage::turn() {
   store_offsets();
 
   if (backlogged()) {
-    // Backpressure: take nothing new until the producer catches up. Holding back keeps the
-    // consumer's prefetched data (pausing would throw it away); only a long hold, such as a
-    // broker that is gone, pauses the partitions so the loop can keep serving the group.
-    hold();
+    backpressure_.hold(io_.output.queue_length(), deferred_.size());
     io_.output.poll(20);  // wait for acknowledgements, do not spin
-    if (paused_) {
+    if (backpressure_.paused()) {
       if (const kafka::InputRecord* event = io_.input.poll(0)) handle(*event);  // rebalances and errors only
     }
   } else {
-    release();
+    backpressure_.release();
     // A turn takes up to a batch of messages without blocking; it waits only when idle, and
     // briefly when outputs are in flight so their acknowledgements are served soon.
     const int idle_wait_ms = io_.output.queue_length() > 0 ? 5 : 100;
@@ -179,37 +177,6 @@ void Stage::handle(const kafka::InputRecord& record) noexcept {
 
 bool Stage::backlogged() const noexcept {
   return !deferred_.empty() || io_.output.queue_length() >= io_.hold_above;
-}
-
-void Stage::hold() noexcept {
-  const auto now = Clock::now();
-  if (!held_) {
-    held_ = true;
-    held_since_ = now;
-    metrics_.paused = true;
-    spdlog::debug("backpressure: holding back ({} records queued, {} to produce again)",
-                  io_.output.queue_length(), deferred_.size());
-    return;
-  }
-  if (!paused_ && now - held_since_ >= std::chrono::seconds(10)) {
-    paused_ = true;
-    io_.input.pause_assignment();
-    spdlog::warn(
-        "backpressure: outputs not written for 10s ({} records queued, {} to produce again); partitions "
-        "paused until they are",
-        io_.output.queue_length(), deferred_.size());
-  }
-}
-
-void Stage::release() noexcept {
-  if (!held_) return;
-  held_ = false;
-  metrics_.paused = false;
-  if (paused_) {
-    paused_ = false;
-    io_.input.resume_assignment();
-    spdlog::info("backpressure: partitions resumed");
-  }
 }
 
 }  // namespace dlr::app

@@ -17,6 +17,7 @@
 #include <string>
 #include <vector>
 
+#include "backpressure.h"
 #include "dlr/catalog/catalog.h"
 #include "dlr/config/config.h"
 #include "dlr/core/processor.h"
@@ -92,8 +93,6 @@ class Stage final : kafka::DeliveryListener, kafka::AssignmentListener {
   void commit_transaction() noexcept;  ///< sends the offsets and commits; aborts and rewinds on failure
   void abort_transaction() noexcept;
   [[nodiscard]] bool backlogged() const noexcept;
-  void hold() noexcept;
-  void release() noexcept;
   void check_clients() noexcept;
   void refresh_gauges() noexcept;
   void log_stats(double seconds) noexcept;
@@ -110,9 +109,7 @@ class Stage final : kafka::DeliveryListener, kafka::AssignmentListener {
   kafka::OffsetTracker offsets_;
   std::vector<kafka::TopicPartition> moved_;  ///< reused by store_offsets
   std::deque<Deferred> deferred_;
-  bool held_ = false;    ///< taking no new messages: the producer is behind or records are owed
-  bool paused_ = false;  ///< held so long that the partitions were paused
-  std::chrono::steady_clock::time_point held_since_{};
+  Backpressure backpressure_;
   std::string fatal_;
   bool txn_open_ = false;
   bool txn_failed_ = false;  ///< a record of the open transaction failed: abort it

@@ -59,7 +59,8 @@ void Stage::log_stats(double seconds) noexcept {
       load(metrics_.skipped), load(metrics_.unknown_codes), load(metrics_.produced[Destination::enriched]),
       load(metrics_.produced[Destination::retry]), load(metrics_.produced[Destination::dead_letter]),
       load(metrics_.produced[Destination::analytics]), errors, load(metrics_.in_flight_messages), lag,
-      load(metrics_.assigned_partitions), paused_ ? " paused" : (held_ ? " holding back" : ""));
+      load(metrics_.assigned_partitions),
+      backpressure_.paused() ? " paused" : (backpressure_.held() ? " holding back" : ""));
 }
 
 int Stage::shutdown() noexcept {

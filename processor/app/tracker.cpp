@@ -19,7 +19,8 @@ Tracker::Tracker(config::Config config, std::shared_ptr<const catalog::Catalog> 
       metrics_(metrics),
       io_(io),
       memory_(static_cast<size_t>(config_.tracking.block_cache_mb) << 20),
-      offsets_({config_.tracking_input()}) {
+      offsets_({config_.tracking_input()}),
+      backpressure_(io_.input, metrics_.paused) {
   state_topic_ = io_.output.topic(config_.tracking.output);
   changelog_topic_ = io_.output.topic(config_.tracking.changelog);
   dead_letter_topic_ = io_.output.topic(config_.outputs.dead_letter);
@@ -41,8 +42,13 @@ void Tracker::turn() {
   io_.output.poll(0);
   produce_retries();
   if (io_.output.queue_length() >= io_.hold_above || !retries_.empty()) {
+    backpressure_.hold(io_.output.queue_length(), retries_.size());
     io_.output.poll(20);  // behind: wait for acknowledgements before taking more
+    if (backpressure_.paused()) {
+      if (const kafka::InputRecord* event = io_.input.poll(0)) handle(*event);  // rebalances and errors only
+    }
   } else {
+    backpressure_.release();
     // A burst of records per turn; the first poll waits a little when there is nothing to do.
     for (int i = 0; i < 512 && fatal_.empty(); ++i) {
       const kafka::InputRecord* record = io_.input.poll(i == 0 ? 20 : 0);

@@ -16,6 +16,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "backpressure.h"
 #include "dlr/catalog/catalog.h"
 #include "dlr/config/config.h"
 #include "dlr/kafka/io.h"
@@ -110,6 +111,7 @@ class Tracker final : kafka::DeliveryListener, kafka::AssignmentListener {
   tracking::StoreMemory memory_;
   tracking::AnalyticsReader reader_;
   kafka::OffsetTracker offsets_;
+  Backpressure backpressure_;
   std::vector<std::unique_ptr<Partition>> partitions_;  ///< by offset slot
   int state_topic_ = 0, changelog_topic_ = 0, dead_letter_topic_ = 0;
   std::vector<Retry> retries_;

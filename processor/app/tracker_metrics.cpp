@@ -60,6 +60,8 @@ std::string TrackerMetrics::render() {
          load(store_bytes));
   single(out, "dlr_tracker_store_memory_bytes", "gauge", "RocksDB block cache and memtables in use.",
          load(store_memory_bytes));
+  single(out, "dlr_tracker_consumption_paused", "gauge",
+         "1 while the tracker takes no new records (backpressure).", load(paused) ? 1 : 0);
   family(out, "dlr_tracker_restored_records", "gauge",
          "Changelog records applied by the last restore (label partition).");
   family(out, "dlr_tracker_restore_seconds", "gauge", "Duration of the last restore (label partition).");

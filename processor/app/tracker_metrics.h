@@ -39,6 +39,7 @@ struct TrackerMetrics {
   std::atomic<uint64_t> store_keys{0};
   std::atomic<uint64_t> store_bytes{0};
   std::atomic<uint64_t> store_memory_bytes{0};
+  std::atomic<bool> paused{false};  ///< backpressure: taking no new records
   std::atomic<bool> catalog_loaded{true};
   std::atomic<bool> fatal{false};
   std::atomic<int64_t> loop_heartbeat_ms{0};

@@ -30,6 +30,7 @@ void Tracker::on_assigned(std::span<const kafka::TopicPartition> partitions) noe
     if (fatal_.empty()) restore(slot, tp.partition);
     metrics_.restoring_partitions.fetch_sub(1);
   }
+  if (backpressure_.paused()) io_.input.pause(partitions);
   refresh_gauges();
   spdlog::info("assigned {} partition(s); {} in all", partitions.size(), metrics_.assigned_partitions.load());
 }

@@ -184,4 +184,24 @@ TEST(TrackerLoop, AnUnreadableRecordGoesToTheDeadLetterTopicWithItsReason) {
   EXPECT_EQ(t.on(t.cfg.tracking.output).size(), 1u);  // the stream flows on
 }
 
+TEST(TrackerLoop, AFullProducerQueueHoldsConsumptionUntilItDrains) {
+  Tracking t;  // holds back from 100 records queued
+  for (int i = 0; i < 200; ++i) {
+    std::string id = "m";  // appended, not "m" + ...: GCC 12 warns falsely on that (-Wrestrict)
+    id += std::to_string(i);
+    t.input.append("dlr.analytics", 0, to_operator(id, 10), id);
+  }
+  t.turns(3);
+  const int taken = t.input.consumed();
+  EXPECT_LT(taken, 200);
+  EXPECT_GE(t.output.queue_length(), 100);
+  t.turns(3);
+  EXPECT_EQ(t.input.consumed(), taken);
+  EXPECT_TRUE(t.metrics.paused.load());
+  t.output.auto_acknowledge = true;
+  t.turns(10);
+  EXPECT_EQ(t.input.consumed(), 200);
+  EXPECT_FALSE(t.metrics.paused.load());
+}
+
 }  // namespace
