@@ -153,6 +153,10 @@ int track_command(int argc, char** argv) {
   if (started.exit_code) return started.exit_code;
   const config::Config& cfg = started.config;
   const catalog::Loaded& catalog = started.catalog;
+  if (cfg.exactly_once) {
+    spdlog::warn(
+        "processing.guarantee exactly_once is the enrichment stage's; the tracker runs at-least-once");
+  }
 
   TrackerMetrics metrics;
   metrics.catalog_version = std::string(catalog.catalog->version());
