@@ -58,7 +58,8 @@ ReadError AnalyticsReader::read(std::string_view record, int64_t record_time_ms,
                                 const catalog::Catalog& catalog, TrackedReport& out) noexcept {
   out = TrackedReport{};
   if (impl_->buffer.size() < record.size()) impl_->buffer = simdjson::padded_string(record.size() * 2);
-  std::memcpy(impl_->buffer.data(), record.data(), record.size());
+  if (!record.empty())
+    std::memcpy(impl_->buffer.data(), record.data(), record.size());  // a null record is empty
   simdjson::ondemand::document doc;
   object o;
   if (impl_->parser.iterate(impl_->buffer.data(), record.size(), impl_->buffer.size()).get(doc) ||

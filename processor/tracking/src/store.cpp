@@ -24,7 +24,7 @@ std::string time_key(int64_t ms, std::string_view key) {
   std::string out(9 + key.size(), '\0');
   out[0] = '\x02';
   for (int i = 0; i < 8; ++i) out[1 + i] = static_cast<char>(t >> (56 - 8 * i));
-  std::memcpy(out.data() + 9, key.data(), key.size());
+  if (!key.empty()) std::memcpy(out.data() + 9, key.data(), key.size());  // an empty view may hold null
   return out;
 }
 
