@@ -101,7 +101,8 @@ void Tracker::handle(const kafka::InputRecord& record) noexcept {
     dead_letter(slot, record, error);
     return;
   }
-  const std::string key(report.message_id);
+  key_.assign(report.message_id);  // reused: no allocation per record once warm
+  const std::string& key = key_;
   tracking::MessageState state;
   int64_t stored_report_ms = -1;
   load(*p, key, state, stored_report_ms);
@@ -113,7 +114,8 @@ void Tracker::handle(const kafka::InputRecord& record) noexcept {
     // (changelog acknowledged, state record not): write it once more. Earlier ones are followed
     // by that one, so they need nothing.
     if (record.offset == state.input_offset) {
-      produce_state(slot, record.partition, key, offsets_.begin(slot, record.offset, 1), 1 << kState);
+      produce_records(slot, record.partition, key, {}, state, offsets_.begin(slot, record.offset, 1),
+                      1 << kState);
     } else {
       (void)offsets_.begin(slot, record.offset, 0);
     }
@@ -126,7 +128,7 @@ void Tracker::handle(const kafka::InputRecord& record) noexcept {
   it->second.last_report_ms = state.last_report_ms;
   ++it->second.unacknowledged;
   const uint64_t ticket = offsets_.begin(slot, record.offset, 2);
-  produce_state(slot, record.partition, key, ticket, 1 << kChangelog | 1 << kState);
+  produce_records(slot, record.partition, key, encoded_, state, ticket, 1 << kChangelog | 1 << kState);
 }
 
 bool Tracker::load(Partition& p, const std::string& key, tracking::MessageState& state,
@@ -151,15 +153,21 @@ void Tracker::produce_state(int slot, int32_t partition, const std::string& key,
   if (!p) return;
   tracking::MessageState state;
   int64_t stored = -1;
-  const bool known = load(*p, key, state, stored);
+  if (!load(*p, key, state, stored)) return;
+  const auto it = p->pending.find(key);
+  // Without a pending change the store has the newest state: only its state record can be owed.
+  if (it == p->pending.end()) lanes &= static_cast<uint8_t>(~(1 << kChangelog));
+  produce_records(slot, partition, key, it == p->pending.end() ? std::string() : it->second.value, state,
+                  ticket, lanes);
+}
+
+void Tracker::produce_records(int slot, int32_t partition, const std::string& key, const std::string& encoded,
+                              const tracking::MessageState& state, uint64_t ticket, uint8_t lanes) noexcept {
   if (lanes & (1 << kChangelog)) {
-    const auto it = p->pending.find(key);
-    if (it != p->pending.end()) {
-      (void)produce(OffsetTracker::encode({slot, kChangelog, ticket}), changelog_topic_, partition, key,
-                    it->second.value);
-    }
+    (void)produce(OffsetTracker::encode({slot, kChangelog, ticket}), changelog_topic_, partition, key,
+                  encoded);
   }
-  if ((lanes & (1 << kState)) && known) {
+  if (lanes & (1 << kState)) {
     record_.clear();
     tracking::append_state_record(record_, key, state, *catalog_);
     (void)produce(OffsetTracker::encode({slot, kState, ticket}), state_topic_, -1, key, record_);

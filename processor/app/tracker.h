@@ -84,9 +84,13 @@ class Tracker final : kafka::DeliveryListener, kafka::AssignmentListener {
   void dead_letter(int slot, const kafka::InputRecord& record, tracking::ReadError error) noexcept;
   /// The state of `key`: pending first, then the store. False when it has none.
   bool load(Partition& p, const std::string& key, tracking::MessageState& state, int64_t& stored_report_ms);
-  /// Produces the changelog record and the state record of `key`'s newest pending state.
+  /// Produces the records in `lanes` of `key`'s newest state, loaded from pending or the store
+  /// (producing again after a failure or a replay).
   void produce_state(int slot, int32_t partition, const std::string& key, uint64_t ticket,
                      uint8_t lanes) noexcept;
+  /// Produces the records in `lanes` of a state the caller holds (`encoded` is its encoding).
+  void produce_records(int slot, int32_t partition, const std::string& key, const std::string& encoded,
+                       const tracking::MessageState& state, uint64_t ticket, uint8_t lanes) noexcept;
   bool produce(uint64_t tag, int topic, int32_t partition, std::string_view key,
                std::string_view value) noexcept;
   void produce_retries() noexcept;
@@ -116,7 +120,7 @@ class Tracker final : kafka::DeliveryListener, kafka::AssignmentListener {
   int state_topic_ = 0, changelog_topic_ = 0, dead_letter_topic_ = 0;
   std::vector<Retry> retries_;
   std::vector<kafka::TopicPartition> moved_;
-  std::string record_, encoded_;  ///< reused per message
+  std::string key_, record_, encoded_;  ///< reused per message
   std::string fatal_;
   std::chrono::steady_clock::time_point last_write_{}, last_expiry_{}, last_refresh_{};
   /// How often acknowledged changelog records are written into the stores: a write is one
