@@ -153,11 +153,6 @@ int track_command(int argc, char** argv) {
   if (started.exit_code) return started.exit_code;
   const config::Config& cfg = started.config;
   const catalog::Loaded& catalog = started.catalog;
-  if (cfg.exactly_once) {
-    spdlog::warn(
-        "processing.guarantee exactly_once is the enrichment stage's; the tracker runs at-least-once");
-  }
-
   TrackerMetrics metrics;
   metrics.catalog_version = std::string(catalog.catalog->version());
   metrics.loop_heartbeat_ms = steady_now_ms();
@@ -172,8 +167,8 @@ int track_command(int argc, char** argv) {
   spdlog::info("metrics on http://{}/metrics (port {}), /healthz, /readyz", cfg.tracking.metrics_address,
                endpoint.port());
 
-  // The tracker's clients: at-least-once, its own group, and a reader for the changelog.
-  const kafka::ClientSettings settings{cfg.brokers,      cfg.tracking.group_id, false,
+  // The tracker's clients: its own group, the guarantee of the config, and a reader for the changelog.
+  const kafka::ClientSettings settings{cfg.brokers,      cfg.tracking.group_id, cfg.exactly_once,
                                        cfg.kafka_common, cfg.kafka_consumer,    cfg.kafka_producer};
   std::string error;
   auto output = kafka::KafkaOutput::create(kafka::producer_properties(settings), error);
@@ -184,16 +179,26 @@ int track_command(int argc, char** argv) {
     spdlog::error("cannot start: {}", error);
     return 2;
   }
+  std::unique_ptr<kafka::KafkaTransactions> transactions;
+  if (cfg.exactly_once) {
+    transactions = std::make_unique<kafka::KafkaTransactions>(output->producer(), input->consumer());
+    if (const auto s = transactions->init(30000); !s.ok) {
+      spdlog::error("cannot start: producer transactions: {}", s.message);
+      return 2;
+    }
+  }
   if (auto err = input->subscribe({cfg.tracking_input()})) {
     spdlog::error("cannot start: subscribe: {}", kafka::describe(err));
     return 2;
   }
-  auto tracker =
-      std::make_unique<Tracker>(cfg, catalog.catalog, metrics, TrackerIo{*input, *output, *restore});
+  TrackerIo io{*input, *output, *restore};
+  io.transactions = transactions.get();
+  auto tracker = std::make_unique<Tracker>(cfg, catalog.catalog, metrics, io);
   ShutdownWatchdog watchdog(g_stop, std::chrono::seconds(cfg.shutdown_timeout_s + 15));
   const int code = tracker->run(g_stop);
   watchdog.run_returned();
   tracker.reset();
+  transactions.reset();
   restore.reset();
   input.reset();  // the consumer leaves before the producer goes
   output.reset();

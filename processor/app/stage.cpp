@@ -33,7 +33,9 @@ Stage::Stage(config::Config config, std::shared_ptr<const catalog::Catalog> cata
       processor_(std::move(catalog), core::ProcessorOptions{config_.max_document_bytes, 64}),
       fanout_(config_.group_id),
       offsets_(input_topics(config_)),
-      backpressure_(io_.input, metrics_.paused) {
+      backpressure_(io_.input, metrics_.paused),
+      txn_(config_.exactly_once ? io_.transactions : nullptr, io_.input, offsets_,
+           metrics_.transactions_committed, metrics_.transactions_aborted) {
   for (const auto& input : config_.inputs) bindings_.push_back(core::parse_channel(input.channel));
   topics_[Destination::enriched] = io_.output.topic(config_.outputs.enriched);
   topics_[Destination::retry] = io_.output.topic(config_.outputs.retry);
@@ -80,7 +82,7 @@ void Stage::turn() {
     }
   }
 
-  if (txn_open_ && (txn_failed_ || Clock::now() - txn_started_ >= kTransactionPeriod)) commit_transaction();
+  if (txn_.due()) (void)txn_.commit(fatal_);
 
   const auto now = Clock::now();
   if (now - last_refresh_ >= std::chrono::seconds(1)) {
@@ -150,12 +152,7 @@ void Stage::handle(const kafka::InputRecord& record) noexcept {
   const int input = offsets_.input_of(record.topic);
   if (input < 0) return;  // subscribed topics only; cannot happen
   const int slot = offsets_.slot_of(input, record.partition);
-  kafka::OffsetTracker::Slot& s = offsets_.slot(slot);
-  s.next_offset = record.offset + 1;
-  if (config_.exactly_once) {
-    if (!txn_open_) begin_transaction();
-    if (s.txn_first < 0) s.txn_first = record.offset;
-  }
+  txn_.add(slot, record.offset, fatal_);
   metrics_.input_messages[input].fetch_add(1, std::memory_order_relaxed);
   processor_.process(record.value, bindings_[static_cast<size_t>(input)], result_);
 

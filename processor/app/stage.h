@@ -4,7 +4,6 @@
 //
 //   stage.cpp               the loop, one message, the catalogue swap, backpressure
 //   stage_produce.cpp       produce, set aside and produce again, acknowledgements, offsets
-//   stage_transactions.cpp  exactly-once: consume-transform-produce in Kafka transactions
 //   stage_rebalance.cpp     partitions assigned and revoked
 //   stage_status.cpp        gauges, the stats line, shutdown
 #pragma once
@@ -26,6 +25,7 @@
 #include "fanout.h"
 #include "log_limiter.h"
 #include "metrics.h"
+#include "transaction.h"
 
 namespace dlr::app {
 
@@ -89,9 +89,6 @@ class Stage final : kafka::DeliveryListener, kafka::AssignmentListener {
              std::span<const kafka::Header> headers, std::chrono::milliseconds delay);
   void produce_deferred() noexcept;
   void store_offsets() noexcept;
-  void begin_transaction() noexcept;
-  void commit_transaction() noexcept;  ///< sends the offsets and commits; aborts and rewinds on failure
-  void abort_transaction() noexcept;
   [[nodiscard]] bool backlogged() const noexcept;
   void check_clients() noexcept;
   void refresh_gauges() noexcept;
@@ -111,20 +108,14 @@ class Stage final : kafka::DeliveryListener, kafka::AssignmentListener {
   std::deque<Deferred> deferred_;
   Backpressure backpressure_;
   std::string fatal_;
-  bool txn_open_ = false;
-  bool txn_failed_ = false;  ///< a record of the open transaction failed: abort it
-  std::chrono::steady_clock::time_point txn_started_{};
+  Transaction txn_;  ///< exactly-once; inert at-least-once
   std::chrono::steady_clock::time_point last_refresh_{};
   std::chrono::steady_clock::time_point last_stats_{};
   uint64_t reports_at_last_stats_ = 0;
-  /// Exactly-once: how long a transaction collects messages before it commits. Outputs become
-  /// visible to read_committed consumers at the commit, so this bounds the added latency.
-  static constexpr std::chrono::milliseconds kTransactionPeriod{100};
   // Errors that can repeat per message or per turn: said once per interval, with a count.
   LogLimiter produce_failure_log_{std::chrono::seconds(10)};
   LogLimiter consumer_error_log_{std::chrono::seconds(10)};
   LogLimiter oversize_log_{std::chrono::seconds(10)};
-  LogLimiter transaction_log_{std::chrono::seconds(10)};
 };
 
 }  // namespace dlr::app

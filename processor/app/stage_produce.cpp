@@ -30,7 +30,7 @@ void Stage::produce(int slot, const OutputRecord& record, uint64_t ticket) noexc
     }
     if (err && !is_record_too_large(err)) {
       metrics_.produce_errors[record.destination].fetch_add(1, std::memory_order_relaxed);
-      txn_failed_ = true;  // aborted and its inputs read again
+      txn_.fail();  // aborted and its inputs read again
       return;
     }
   }
@@ -124,7 +124,7 @@ void Stage::on_delivery(const kafka::Delivery& delivery) noexcept {
   }
   metrics_.produce_errors[destination].fetch_add(1, std::memory_order_relaxed);
   if (config_.exactly_once) {
-    txn_failed_ = true;  // the transaction is aborted and its inputs read again
+    txn_.fail();  // the transaction is aborted and its inputs read again
     return;
   }
   if (!offsets_.holds(tag)) return;  // revoked meanwhile: the new owner reprocesses it

@@ -21,12 +21,12 @@ void Stage::on_assigned(std::span<const kafka::TopicPartition> partitions) noexc
 
 void Stage::on_revoking(std::span<const kafka::TopicPartition> partitions, bool lost) noexcept {
   metrics_.rebalances.fetch_add(1, std::memory_order_relaxed);
-  if (config_.exactly_once && txn_open_) {
+  if (txn_.open()) {
     // Before the partitions move: their outputs and offsets commit together, or not at all.
     if (lost)
-      abort_transaction();
+      txn_.abort(fatal_);
     else
-      commit_transaction();
+      (void)txn_.commit(fatal_);
   }
   if (!lost && !config_.exactly_once) {
     // Give the outputs of these partitions a bounded chance to be acknowledged, then commit

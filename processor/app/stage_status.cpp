@@ -75,10 +75,10 @@ int Stage::shutdown() noexcept {
   }
   store_offsets();
   if (config_.exactly_once) {
-    if (txn_open_ && fatal_.empty()) commit_transaction();
+    if (txn_.open() && fatal_.empty()) (void)txn_.commit(fatal_);
     io_.input.close();
     refresh_gauges();
-    if (txn_open_ || !fatal_.empty()) {
+    if (txn_.open() || !fatal_.empty()) {
       spdlog::error("stopped with a transaction not committed; its inputs will be processed again");
       return 1;
     }

@@ -20,13 +20,15 @@ Tracker::Tracker(config::Config config, std::shared_ptr<const catalog::Catalog> 
       io_(io),
       memory_(static_cast<size_t>(config_.tracking.block_cache_mb) << 20),
       offsets_({config_.tracking_input()}),
+      txn_(io_.transactions, io_.input, offsets_, metrics_.transactions_committed,
+           metrics_.transactions_aborted),
       backpressure_(io_.input, metrics_.paused) {
   state_topic_ = io_.output.topic(config_.tracking.output);
   changelog_topic_ = io_.output.topic(config_.tracking.changelog);
   dead_letter_topic_ = io_.output.topic(config_.outputs.dead_letter);
   io_.output.set_listener(*this);
   io_.input.set_listener(*this);
-  last_write_ = last_expiry_ = last_refresh_ = Clock::now();
+  last_write_ = last_offsets_ = last_expiry_ = last_refresh_ = Clock::now();
 }
 
 Tracker::~Tracker() = default;
@@ -58,10 +60,17 @@ void Tracker::turn() {
     }
   }
   const auto now = Clock::now();
-  if (now - last_write_ >= kWritePeriod) {
-    last_write_ = now;
-    write_stores();
-    store_offsets();
+  if (txn_.enabled()) {
+    if (txn_.due()) end_transaction();
+  } else {
+    if (now - last_write_ >= kWritePeriod || unwritten() >= kMaxUnwritten) {
+      last_write_ = now;
+      write_stores();
+    }
+    if (now - last_offsets_ >= kOffsetPeriod) {
+      last_offsets_ = now;
+      store_offsets();
+    }
   }
   if (now - last_expiry_ >= kExpiryPeriod) {
     last_expiry_ = now;
@@ -95,6 +104,7 @@ void Tracker::handle(const kafka::InputRecord& record) noexcept {
   const int slot = offsets_.slot_of(0, record.partition);
   Partition* p = partition_of(slot);
   if (!p || !p->ready) return;  // not ours (any more): the owner reads it from the committed offset
+  txn_.add(slot, record.offset, fatal_);
   tracking::TrackedReport report;
   if (const auto error = reader_.read(record.value, record.timestamp, *catalog_, report);
       error != tracking::ReadError::none) {
@@ -122,13 +132,26 @@ void Tracker::handle(const kafka::InputRecord& record) noexcept {
     return;
   }
   tracking::encode(state, encoded_);
-  auto [it, fresh] = p->pending.try_emplace(key);
-  if (fresh) it->second.stored_report_ms = stored_report_ms;
+  const auto it = pending_of(*p, key, stored_report_ms);
   it->second.value = encoded_;
-  it->second.last_report_ms = state.last_report_ms;
   ++it->second.unacknowledged;
   const uint64_t ticket = offsets_.begin(slot, record.offset, 2);
   produce_records(slot, record.partition, key, encoded_, state, ticket, 1 << kChangelog | 1 << kState);
+}
+
+Tracker::PendingMap::iterator Tracker::pending_of(Partition& p, const std::string& key,
+                                                  int64_t stored_report_ms) {
+  if (auto it = p.pending.find(key); it != p.pending.end()) return it;
+  if (p.spare.empty()) return p.pending.try_emplace(key, Pending{{}, {}, stored_report_ms, 0, false}).first;
+  PendingMap::node_type node = std::move(p.spare.back());
+  p.spare.pop_back();
+  node.key().assign(key);
+  node.mapped().value.clear();
+  node.mapped().acknowledged.clear();
+  node.mapped().stored_report_ms = stored_report_ms;
+  node.mapped().unacknowledged = 0;
+  node.mapped().unwritten = false;
+  return p.pending.insert(std::move(node)).position;
 }
 
 bool Tracker::load(Partition& p, const std::string& key, tracking::MessageState& state,
@@ -137,9 +160,8 @@ bool Tracker::load(Partition& p, const std::string& key, tracking::MessageState&
     stored_report_ms = it->second.stored_report_ms;
     return !it->second.value.empty() && tracking::decode(it->second.value, state);
   }
-  std::string value;
-  if (!p.store->get(key, value)) return false;
-  if (!tracking::decode(value, state)) {
+  if (!p.store->get(key, stored_)) return false;
+  if (!tracking::decode(stored_, state)) {
     spdlog::warn("state of one message in the store cannot be read; it starts again");
     return false;
   }
@@ -175,9 +197,22 @@ void Tracker::produce_records(int slot, int32_t partition, const std::string& ke
 }
 
 bool Tracker::produce(uint64_t tag, int topic, int32_t partition, std::string_view key,
-                      std::string_view value) noexcept {
-  const kafka::Error err = io_.output.produce_to(topic, partition, key, value, {}, tag);
+                      std::string_view value, std::span<const kafka::Header> headers) noexcept {
+  kafka::Error err = io_.output.produce_to(topic, partition, key, value, headers, tag);
   if (!err) return true;
+  if (txn_.enabled()) {
+    // Inside a transaction the record must go in now, before the commit: wait for room.
+    while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && fatal_.empty()) {
+      io_.output.poll(20);
+      err = io_.output.produce_to(topic, partition, key, value, headers, tag);
+    }
+    if (!err) return true;
+    metrics_.produce_errors.fetch_add(1, std::memory_order_relaxed);
+    produce_failure_log_.warn("produce to {}: {}; the transaction is aborted", io_.output.topic_name(topic),
+                              kafka::describe(err));
+    txn_.fail();
+    return false;
+  }
   if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) {
     metrics_.produce_errors.fetch_add(1, std::memory_order_relaxed);
     produce_failure_log_.warn("produce to {}: {}; producing it again", io_.output.topic_name(topic),
@@ -200,9 +235,8 @@ void Tracker::dead_letter(int slot, const kafka::InputRecord& record, tracking::
                                    {header::source_partition, partition},
                                    {header::source_offset, offset},
                                    {header::consumer_group, config_.tracking.group_id}};
-  const kafka::Error err =
-      io_.output.produce_to(dead_letter_topic_, -1, record.key, record.value, headers, tag);
-  if (err) retries_.push_back({tag, -1, std::string(record.key), std::string(record.value)});
+  if (!produce(tag, dead_letter_topic_, -1, record.key, record.value, headers) && !txn_.enabled())
+    retries_.back().value.assign(record.value);  // a dead letter is produced again with its bytes
 }
 
 void Tracker::produce_retries() noexcept {
@@ -236,6 +270,14 @@ void Tracker::produce_retries() noexcept {
 void Tracker::on_delivery(const kafka::Delivery& d) noexcept {
   const auto tag = OffsetTracker::decode(d.tag);
   Partition* p = partition_of(tag.slot);
+  if (txn_.enabled() && !txn_.open()) return;  // of an aborted transaction: forgotten
+  if (d.err && txn_.enabled()) {
+    metrics_.produce_errors.fetch_add(1, std::memory_order_relaxed);
+    produce_failure_log_.warn("delivery to {} failed: {}; the transaction is aborted",
+                              io_.output.topic_name(d.topic), kafka::describe(d.err));
+    txn_.fail();
+    return;
+  }
   if (d.err) {
     metrics_.produce_errors.fetch_add(1, std::memory_order_relaxed);
     produce_failure_log_.warn("delivery to {} failed: {}; producing it again", io_.output.topic_name(d.topic),
@@ -249,11 +291,13 @@ void Tracker::on_delivery(const kafka::Delivery& d) noexcept {
   if (tag.lane == kChangelog || tag.lane == kExpiry) {
     metrics_.changelog_written.fetch_add(1, std::memory_order_relaxed);
     if (p) {
-      if (auto it = p->pending.find(std::string(d.key)); it != p->pending.end()) {
-        --it->second.unacknowledged;
-        ++it->second.unwritten;
-        p->acknowledged.changes.push_back({std::string(d.key), std::string(d.value), 0, -1});
-        p->acknowledged.changelog_offset = d.offset;
+      if (auto it = p->pending.find(d.key); it != p->pending.end()) {
+        Pending& pending = it->second;
+        --pending.unacknowledged;
+        pending.acknowledged.assign(d.value);  // one key's records are acknowledged in order
+        if (!pending.unwritten) p->unwritten.push_back(&*it);
+        pending.unwritten = true;
+        p->acknowledged_offset = d.offset;
       }
     }
     if (tag.lane == kExpiry) {
@@ -266,33 +310,42 @@ void Tracker::on_delivery(const kafka::Delivery& d) noexcept {
   offsets_.acknowledge(tag);
 }
 
+size_t Tracker::unwritten() const noexcept {
+  size_t keys = 0;
+  for (const auto& p : partitions_)
+    if (p) keys += p->unwritten.size();
+  return keys;
+}
+
 void Tracker::write_stores() noexcept {
   for (size_t slot = 0; slot < partitions_.size(); ++slot) write_store(static_cast<int>(slot));
 }
 
 void Tracker::write_store(int slot) noexcept {
   Partition* p = partition_of(slot);
-  if (!p || p->acknowledged.changes.empty()) return;
-  // Index positions follow the changes in order: each one moves its key from where the last left it.
-  for (auto& change : p->acknowledged.changes) {
-    Pending& pending = p->pending[change.key];
-    change.previous_report_ms = pending.stored_report_ms;
-    tracking::MessageState state;
-    change.last_report_ms =
-        !change.value.empty() && tracking::decode(change.value, state) ? state.last_report_ms : 0;
-    pending.stored_report_ms = change.value.empty() ? -1 : change.last_report_ms;
+  if (!p || p->unwritten.empty()) return;
+  write_.changes.clear();
+  for (const auto* entry : p->unwritten) {
+    const Pending& pending = entry->second;
+    write_.changes.push_back({entry->first, pending.acknowledged,
+                              tracking::encoded_last_report_ms(pending.acknowledged).value_or(0),
+                              pending.stored_report_ms});
   }
+  write_.changelog_offset = p->acknowledged_offset;
   std::string error;
-  if (!p->store->apply(p->acknowledged, error)) {
+  if (!p->store->apply(write_, error)) {
     fatal_ = error;
     return;
   }
-  for (const auto& change : p->acknowledged.changes) {
-    auto it = p->pending.find(change.key);
-    if (it != p->pending.end() && --it->second.unwritten == 0 && it->second.unacknowledged == 0)
-      p->pending.erase(it);
+  for (auto* entry : p->unwritten) {
+    Pending& pending = entry->second;
+    pending.stored_report_ms = tracking::encoded_last_report_ms(pending.acknowledged).value_or(-1);
+    pending.unwritten = false;
+    if (pending.unacknowledged > 0) continue;
+    auto node = p->pending.extract(p->pending.find(entry->first));
+    if (p->spare.size() < kSparePending) p->spare.push_back(std::move(node));
   }
-  p->acknowledged.changes.clear();
+  p->unwritten.clear();
 }
 
 void Tracker::expire() noexcept {
@@ -304,11 +357,37 @@ void Tracker::expire() noexcept {
     for (const auto& [key, report_ms] : p->store->expired(p->stream_time_ms - retention_ms, 1000)) {
       auto [it, fresh] = p->pending.try_emplace(key);
       if (!fresh) continue;  // changing right now: not expired
-      it->second = Pending{"", 0, report_ms, 1, 0};
+      txn_.ensure_open(fatal_);
+      it->second.stored_report_ms = report_ms;
+      it->second.unacknowledged = 1;
       (void)produce(OffsetTracker::encode({static_cast<int>(slot), kExpiry, 0}), changelog_topic_, partition,
                     key, std::string_view());
     }
   }
+}
+
+void Tracker::end_transaction() noexcept {
+  // The commit waits for every record of the transaction anyway; waiting here first makes sure
+  // their delivery reports are served while the transaction is open.
+  (void)io_.output.flush(30000);
+  if (txn_.commit(fatal_)) {
+    write_stores();  // the commit served every delivery: what is acknowledged is committed
+    return;
+  }
+  forget_uncommitted();
+}
+
+void Tracker::forget_uncommitted() noexcept {
+  // The stores hold only committed changes: forgetting the pending ones goes back to them.
+  for (size_t slot = 0; slot < partitions_.size(); ++slot) {
+    Partition* p = partition_of(static_cast<int>(slot));
+    if (!p) continue;
+    p->pending.clear();
+    p->unwritten.clear();
+    p->acknowledged_offset = p->store->checkpoint();
+    if (offsets_.slot(static_cast<int>(slot)).assigned) offsets_.assign(static_cast<int>(slot));
+  }
+  retries_.clear();
 }
 
 void Tracker::store_offsets() noexcept {

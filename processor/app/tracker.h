@@ -25,15 +25,17 @@
 #include "dlr/tracking/store.h"
 #include "log_limiter.h"
 #include "tracker_metrics.h"
+#include "transaction.h"
 
 namespace dlr::app {
 
 /// What the tracker runs over; all must outlive it.
 struct TrackerIo {
-  kafka::Input& input;              ///< group consumer of the tracker's input topic
-  kafka::Output& output;            ///< state records, changelog records, dead letters
-  kafka::PartitionReader& restore;  ///< the changelog, read outside the group
-  int hold_above = 37500;           ///< producer queue length from which the tracker holds back
+  kafka::Input& input;                          ///< group consumer of the tracker's input topic
+  kafka::Output& output;                        ///< state records, changelog records, dead letters
+  kafka::PartitionReader& restore;              ///< the changelog, read outside the group
+  int hold_above = 37500;                       ///< producer queue length from which the tracker holds back
+  kafka::Transactions* transactions = nullptr;  ///< set: exactly-once
 };
 
 class Tracker final : kafka::DeliveryListener, kafka::AssignmentListener {
@@ -57,17 +59,27 @@ class Tracker final : kafka::DeliveryListener, kafka::AssignmentListener {
   /// A state whose newest changelog record is not in the store yet: reads see it here first.
   struct Pending {
     std::string value;              ///< the newest encoded state; "" for a deletion
-    int64_t last_report_ms = 0;     ///< its index position
+    std::string acknowledged;       ///< the newest acknowledged one, for the next store write
     int64_t stored_report_ms = -1;  ///< the index position in the store, -1 when none
     uint32_t unacknowledged = 0;    ///< changelog records of this key in flight
-    uint32_t unwritten = 0;         ///< acknowledged, waiting for the store write
+    bool unwritten = false;         ///< `acknowledged` waits for the store write
   };
+  struct KeyHash {  // finds a key by view: no string per delivery report
+    using is_transparent = void;
+    size_t operator()(std::string_view key) const noexcept { return std::hash<std::string_view>{}(key); }
+  };
+  using PendingMap = std::unordered_map<std::string, Pending, KeyHash, std::equal_to<>>;
   struct Partition {
     bool ready = false;  ///< restored: its records may be processed
     std::unique_ptr<tracking::PartitionStore> store;
-    std::unordered_map<std::string, Pending> pending;
-    tracking::StoreWrite acknowledged;  ///< changelog records to write into the store
-    int64_t stream_time_ms = 0;         ///< the latest event time seen: retention's clock
+    PendingMap pending;
+    /// Keys with an acknowledged change to write, each once: a key changed many times between
+    /// two writes is written once (element pointers survive rehashing).
+    std::vector<PendingMap::value_type*> unwritten;
+    /// Entries taken out once written, reused with their buffers for the next keys.
+    std::vector<PendingMap::node_type> spare;
+    int64_t acknowledged_offset = -1;  ///< the newest acknowledged changelog offset
+    int64_t stream_time_ms = 0;        ///< the latest event time seen: retention's clock
   };
   struct Retry {  // a record to produce again: the queue was full or the delivery failed
     uint64_t tag = 0;
@@ -84,6 +96,8 @@ class Tracker final : kafka::DeliveryListener, kafka::AssignmentListener {
   void dead_letter(int slot, const kafka::InputRecord& record, tracking::ReadError error) noexcept;
   /// The state of `key`: pending first, then the store. False when it has none.
   bool load(Partition& p, const std::string& key, tracking::MessageState& state, int64_t& stored_report_ms);
+  /// The pending entry of `key`, made from a spare one when it has none.
+  static PendingMap::iterator pending_of(Partition& p, const std::string& key, int64_t stored_report_ms);
   /// Produces the records in `lanes` of `key`'s newest state, loaded from pending or the store
   /// (producing again after a failure or a replay).
   void produce_state(int slot, int32_t partition, const std::string& key, uint64_t ticket,
@@ -91,13 +105,18 @@ class Tracker final : kafka::DeliveryListener, kafka::AssignmentListener {
   /// Produces the records in `lanes` of a state the caller holds (`encoded` is its encoding).
   void produce_records(int slot, int32_t partition, const std::string& key, const std::string& encoded,
                        const tracking::MessageState& state, uint64_t ticket, uint8_t lanes) noexcept;
-  bool produce(uint64_t tag, int topic, int32_t partition, std::string_view key,
-               std::string_view value) noexcept;
+  bool produce(uint64_t tag, int topic, int32_t partition, std::string_view key, std::string_view value,
+               std::span<const kafka::Header> headers = {}) noexcept;
+  /// Exactly-once: commits the open transaction and writes what it committed into the stores,
+  /// or, when it aborts, forgets every change it made (the stores never saw them).
+  void end_transaction() noexcept;
+  void forget_uncommitted() noexcept;
   void produce_retries() noexcept;
   void write_stores() noexcept;  ///< acknowledged changelog records into their stores
   void write_store(int slot) noexcept;
   void expire() noexcept;  ///< the retention sweep
   void restore(int slot, int32_t partition) noexcept;
+  void publish(const RestoreProgress& progress) noexcept;  ///< for the restore gauges
   /// Opens the partition's store (afresh when it is ahead of its changelog); `end` is the
   /// changelog's end. False when the tracker cannot go on.
   bool open_store(Partition& p, int32_t partition, int64_t& end) noexcept;
@@ -107,6 +126,7 @@ class Tracker final : kafka::DeliveryListener, kafka::AssignmentListener {
   void store_offsets() noexcept;
   void refresh_gauges() noexcept;
   [[nodiscard]] Partition* partition_of(int slot) noexcept;
+  [[nodiscard]] size_t unwritten() const noexcept;  ///< keys waiting for a store write, over partitions
 
   config::Config config_;
   std::shared_ptr<const catalog::Catalog> catalog_;
@@ -115,18 +135,26 @@ class Tracker final : kafka::DeliveryListener, kafka::AssignmentListener {
   tracking::StoreMemory memory_;
   tracking::AnalyticsReader reader_;
   kafka::OffsetTracker offsets_;
+  Transaction txn_;  ///< exactly-once; inert at-least-once
   Backpressure backpressure_;
   std::vector<std::unique_ptr<Partition>> partitions_;  ///< by offset slot
   int state_topic_ = 0, changelog_topic_ = 0, dead_letter_topic_ = 0;
   std::vector<Retry> retries_;
   std::vector<kafka::TopicPartition> moved_;
-  std::string key_, record_, encoded_;  ///< reused per message
+  std::string key_, record_, encoded_, stored_;  ///< reused per message
+  tracking::StoreWrite write_;                   ///< reused per store write
   std::string fatal_;
-  std::chrono::steady_clock::time_point last_write_{}, last_expiry_{}, last_refresh_{};
-  /// How often acknowledged changelog records are written into the stores: a write is one
-  /// RocksDB batch per partition, so batching bounds the cost per record.
-  static constexpr std::chrono::milliseconds kWritePeriod{50};
+  std::chrono::steady_clock::time_point last_write_{}, last_offsets_{}, last_expiry_{}, last_refresh_{};
+  /// How often acknowledged changes are written into the stores, unless more keys wait than
+  /// kMaxUnwritten (the memory the pending states may hold). Until then they are read from
+  /// memory, and a key changed many times in between is written once: like Kafka Streams'
+  /// record cache, this saves most store reads and writes. It costs nothing in safety: the
+  /// changelog has every change, and offsets do not wait for the store.
+  static constexpr std::chrono::milliseconds kWritePeriod{1000};
+  static constexpr size_t kMaxUnwritten = 65536;
+  static constexpr std::chrono::milliseconds kOffsetPeriod{50};
   static constexpr std::chrono::seconds kExpiryPeriod{30};
+  static constexpr size_t kSparePending = 8192;  ///< per partition: about one store write's keys
   LogLimiter produce_failure_log_{std::chrono::seconds(10)};
   LogLimiter consumer_error_log_{std::chrono::seconds(10)};
 };

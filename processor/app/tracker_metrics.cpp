@@ -48,6 +48,10 @@ std::string TrackerMetrics::render() {
          load(consumer_errors));
   single(out, "dlr_tracker_rebalances_total", "counter", "Assignment changes (assigned or revoked).",
          load(rebalances));
+  family(out, "dlr_tracker_transactions_total", "counter", "Exactly-once mode: transactions by result.");
+  fmt::format_to(it, "dlr_tracker_transactions_total{{result=\"committed\"}} {}\n",
+                 load(transactions_committed));
+  fmt::format_to(it, "dlr_tracker_transactions_total{{result=\"aborted\"}} {}\n", load(transactions_aborted));
   single(out, "dlr_tracker_in_flight_messages", "gauge",
          "Input records whose outputs are not all acknowledged.", load(in_flight_messages));
   single(out, "dlr_tracker_assigned_partitions", "gauge", "Input partitions assigned to this instance.",
@@ -63,12 +67,17 @@ std::string TrackerMetrics::render() {
   single(out, "dlr_tracker_consumption_paused", "gauge",
          "1 while the tracker takes no new records (backpressure).", load(paused) ? 1 : 0);
   family(out, "dlr_tracker_restored_records", "gauge",
-         "Changelog records applied by the last restore (label partition).");
-  family(out, "dlr_tracker_restore_seconds", "gauge", "Duration of the last restore (label partition).");
+         "Changelog records applied by the last or current restore (label partition).");
+  family(out, "dlr_tracker_restore_remaining_records", "gauge",
+         "Changelog records the current restore still has to apply (label partition); 0 once done.");
+  family(out, "dlr_tracker_restore_seconds", "gauge",
+         "Duration of the last restore, or of the current one so far (label partition).");
   {
     std::lock_guard lock(restore_mutex);
     for (const auto& r : restores) {
       fmt::format_to(it, "dlr_tracker_restored_records{{partition=\"{}\"}} {}\n", r.partition, r.restored);
+      fmt::format_to(it, "dlr_tracker_restore_remaining_records{{partition=\"{}\"}} {}\n", r.partition,
+                     r.done ? 0 : std::max<int64_t>(0, r.remaining - r.restored));
       fmt::format_to(it, "dlr_tracker_restore_seconds{{partition=\"{}\"}} {:.3f}\n", r.partition, r.seconds);
     }
   }

@@ -33,6 +33,8 @@ struct TrackerMetrics {
   Counter expired{};  ///< states deleted by retention
   Counter consumer_errors{};
   Counter rebalances{};
+  Counter transactions_committed{};  ///< exactly-once mode
+  Counter transactions_aborted{};
   std::atomic<int64_t> in_flight_messages{0};
   std::atomic<int> assigned_partitions{0};
   std::atomic<int> restoring_partitions{0};

@@ -15,7 +15,7 @@ namespace dlr::app {
 using Clock = std::chrono::steady_clock;
 
 namespace {
-constexpr size_t kRestoreBatch = 5000;
+constexpr size_t kRestoreBatch = 20000;  // distinct keys per store write
 constexpr int kRestoreStallPolls = 120;  // of 500 ms: a minute without a record before giving up
 }  // namespace
 
@@ -67,9 +67,26 @@ bool Tracker::open_store(Partition& p, int32_t partition, int64_t& end) noexcept
 
 void Tracker::read_changelog(Partition& p, int32_t partition, int64_t end,
                              RestoreProgress& progress) noexcept {
-  std::string error;
-  tracking::StoreWrite batch;
-  std::unordered_map<std::string, int64_t> positions;  // index position of keys written in this batch
+  // A batch keeps the newest record per key: a key changed many times is written once.
+  struct Newest {
+    std::string value;  ///< "" for a deletion
+    int64_t previous_report_ms = -1;
+  };
+  std::unordered_map<std::string, Newest, KeyHash, std::equal_to<>> batch;
+  int64_t batch_offset = -1;
+  const auto started = Clock::now();
+  const auto apply = [&] {
+    write_.changes.clear();
+    for (const auto& [key, newest] : batch) {
+      write_.changes.push_back({key, newest.value, tracking::encoded_last_report_ms(newest.value).value_or(0),
+                                newest.previous_report_ms});
+    }
+    write_.changelog_offset = batch_offset;
+    if (std::string error; !p.store->apply(write_, error)) fatal_ = error;
+    batch.clear();
+    progress.seconds = std::chrono::duration<double>(Clock::now() - started).count();
+    publish(progress);
+  };
   int idle = 0;
   for (bool done = false; !done && fatal_.empty();) {
     const kafka::InputRecord* r = io_.restore.poll(500);
@@ -78,7 +95,7 @@ void Tracker::read_changelog(Partition& p, int32_t partition, int64_t end,
       done = io_.restore.position() >= end;
       if (!done && ++idle >= kRestoreStallPolls)
         fatal_ = "restoring partition " + std::to_string(partition) + ": no record for a minute";
-      if (done && !batch.changes.empty() && !p.store->apply(batch, error)) fatal_ = error;
+      if (done && !batch.empty()) apply();
       continue;
     }
     if (r->err) {
@@ -87,28 +104,33 @@ void Tracker::read_changelog(Partition& p, int32_t partition, int64_t end,
       continue;
     }
     idle = 0;
-    const std::string key(r->key);
-    int64_t previous = -1;
-    if (auto it = positions.find(key); it != positions.end()) {
-      previous = it->second;
-    } else if (std::string stored; p.store->get(key, stored)) {
-      tracking::MessageState s;
-      if (tracking::decode(stored, s)) previous = s.last_report_ms;
+    auto it = batch.find(r->key);
+    if (it == batch.end()) {
+      it = batch.try_emplace(std::string(r->key)).first;
+      if (p.store->get(r->key, stored_))
+        it->second.previous_report_ms = tracking::encoded_last_report_ms(stored_).value_or(-1);
     }
-    tracking::MessageState state;
-    const bool deletion = r->value.empty() || !tracking::decode(r->value, state);
-    batch.changes.push_back(
-        {key, deletion ? std::string() : std::string(r->value), state.last_report_ms, previous});
-    positions[key] = deletion ? -1 : state.last_report_ms;
-    batch.changelog_offset = r->offset;
+    // A record that is not a state (another format) deletes the key: the next report starts it again.
+    if (tracking::encoded_last_report_ms(r->value))
+      it->second.value.assign(r->value);
+    else
+      it->second.value.clear();
+    batch_offset = r->offset;
     ++progress.restored;
     done = r->offset >= end - 1;
-    if (batch.changes.size() >= kRestoreBatch || done) {
-      if (!p.store->apply(batch, error)) fatal_ = error;
-      batch.changes.clear();
-      positions.clear();
+    if (batch.size() >= kRestoreBatch || done) apply();
+  }
+}
+
+void Tracker::publish(const RestoreProgress& progress) noexcept {
+  std::lock_guard lock(metrics_.restore_mutex);
+  for (RestoreProgress& r : metrics_.restores) {
+    if (r.partition == progress.partition) {
+      r = progress;
+      return;
     }
   }
+  metrics_.restores.push_back(progress);
 }
 
 void Tracker::restore(int slot, int32_t partition) noexcept {
@@ -118,6 +140,7 @@ void Tracker::restore(int slot, int32_t partition) noexcept {
   const auto started = Clock::now();
   const int64_t from = p.store->checkpoint() + 1;
   RestoreProgress progress{partition, 0, std::max<int64_t>(0, end - from), 0, false};
+  publish(progress);
   if (from < end) {
     spdlog::info("restoring partition {} from changelog offsets {} to {}", partition, from, end - 1);
     (void)io_.restore.start(config_.tracking.changelog, partition, from);
@@ -131,15 +154,20 @@ void Tracker::restore(int slot, int32_t partition) noexcept {
     spdlog::info("partition {} restored: {} changelog record(s) in {:.2f}s", partition, progress.restored,
                  progress.seconds);
   }
-  std::lock_guard lock(metrics_.restore_mutex);
-  std::erase_if(metrics_.restores,
-                [partition](const RestoreProgress& r) { return r.partition == partition; });
-  metrics_.restores.push_back(progress);
+  publish(progress);
 }
 
 void Tracker::on_revoking(std::span<const kafka::TopicPartition> partitions, bool lost) noexcept {
   metrics_.rebalances.fetch_add(1, std::memory_order_relaxed);
-  if (!lost) {
+  if (txn_.open()) {
+    // Before the partitions move: their changes commit together, or not at all.
+    if (lost) {
+      txn_.abort(fatal_);
+      forget_uncommitted();
+    } else {
+      end_transaction();
+    }
+  } else if (!lost && !txn_.enabled()) {
     // A bounded chance to finish: what is acknowledged is written and committed.
     io_.output.flush(std::min(10, config_.shutdown_timeout_s) * 1000);
     store_offsets();
@@ -188,6 +216,17 @@ void Tracker::refresh_gauges() noexcept {
 }
 
 int Tracker::shutdown() noexcept {
+  if (txn_.enabled()) {
+    if (txn_.open() && fatal_.empty()) end_transaction();
+    const bool committed = !txn_.open() && fatal_.empty();
+    io_.input.close();  // revokes: every store is written and closed
+    if (!committed) {
+      spdlog::error("stopped with a transaction not committed; its records are read again on the next start");
+      return 1;
+    }
+    spdlog::info("stopped: every change committed in a transaction and in the stores");
+    return 0;
+  }
   const auto deadline = Clock::now() + std::chrono::seconds(config_.shutdown_timeout_s);
   spdlog::info("stopping: {} record(s) in flight (at most {}s)", offsets_.in_flight(),
                config_.shutdown_timeout_s);

@@ -5,10 +5,13 @@ tracker's input topic (what the enrichment stage writes), generated from message
 duplicates, late intermediates, conflicting and missing finals. After each scenario, the latest
 message-state record of every message must equal the model's (tests/integration/tracker_test.py).
 Each prints one line
-  faults: <scenario> in=N messages=M mismatched=X lost=L
-and fails unless mismatched and lost are 0.
+  faults: <scenario> in=N messages=M duplicates=D mismatched=X lost=L
+and fails unless mismatched and lost are 0, and under exactly-once also unless duplicates is 0
+(a duplicate: a state record that repeats the one before it for its message, as a record read
+again after a crash writes it at-least-once).
 
-  tracker_faults_test.py BINARY SCENARIO [--soak]     SCENARIO: tracker_kill9 | tracker_restore | tracker_members
+  tracker_faults_test.py BINARY SCENARIO [--soak]
+      SCENARIO: tracker_kill9 | tracker_kill9_eos | tracker_restore | tracker_members
 """
 import json
 import random
@@ -25,7 +28,7 @@ sys.path.insert(0, str(HERE.parent / "integration"))
 sys.path.insert(0, str(HERE))
 import stage as kafka  # noqa: E402
 import tracker_test as tt  # noqa: E402
-from faults_test import watermarks  # noqa: E402
+from faults_test import EXACTLY_ONCE, watermarks  # noqa: E402
 
 FAST_REJOIN = {"session.timeout.ms": "6000", "auto.commit.interval.ms": "500"}
 
@@ -42,12 +45,15 @@ def analytics_record(message_id, kind, time_ms, outcome_of):
 class Setup:
     """Topics, the tracker's config block and the generated input."""
 
-    def __init__(self, binary, messages, seed):
+    def __init__(self, binary, messages, seed, exactly_once=False):
         self.binary = binary
+        self.exactly_once = exactly_once
         self.outcome_of = tt.outcomes(binary)
         self.topics = kafka.Topics(["sms"], partitions=4)
         self.state_dir = Path(tempfile.mkdtemp(prefix="dlr-tracker-faults-"))
         self.tracking = tt.Tracking(self.topics, self.state_dir)
+        if exactly_once:
+            self.tracking.block += EXACTLY_ONCE + "\n"
         self.group = f"{self.topics.group}-tracker"
         self.sent = tt.histories(seed, messages)
         # Messages interleave at random; each message's reports keep their order.
@@ -79,19 +85,28 @@ class Setup:
         kafka.fail(f"the tracker group did not commit all {sum(ends.values())} input records within {timeout}s")
 
     def verdict(self, name):
-        states = tt.latest_states(self.tracking.output)
+        states, previous, duplicates = {}, {}, 0
+        for r in kafka.read_all(self.tracking.output):  # read_committed: what downstream sees
+            if r["value"] is None:
+                continue
+            mid = r["key"].decode()
+            duplicates += previous.get(mid) == r["value"]
+            previous[mid] = r["value"]
+            states[mid] = json.loads(r["value"])
         lost = sum(1 for mid in self.sent if mid not in states)
         mismatched = []
         for mid, steps in self.sent.items():
             if mid in states and tt.observed(states[mid]) != tt.model(steps, self.outcome_of):
                 mismatched.append(mid)
-        print(f"faults: {name} in={len(self.records)} messages={len(self.sent)} mismatched={len(mismatched)} "
-              f"lost={lost}", flush=True)
+        print(f"faults: {name} in={len(self.records)} messages={len(self.sent)} duplicates={duplicates} "
+              f"mismatched={len(mismatched)} lost={lost}", flush=True)
         if mismatched:
             mid = mismatched[0]
             kafka.fail(f"{mid}: state {tt.observed(states[mid])}, model {tt.model(self.sent[mid], self.outcome_of)}")
         if lost:
             kafka.fail(f"{lost} messages without a state")
+        if self.exactly_once and duplicates:
+            kafka.fail(f"{duplicates} state records written twice under exactly_once")
 
 
 def kill(tracker):
@@ -109,9 +124,14 @@ def finish(setup, name):
     setup.verdict(name)
 
 
-def scenario_tracker_kill9(binary, soak):
+def scenario_tracker_kill9_eos(binary, soak):
+    """The same kills with processing.guarantee: exactly_once: no state record written twice."""
+    scenario_tracker_kill9(binary, soak, exactly_once=True)
+
+
+def scenario_tracker_kill9(binary, soak, exactly_once=False):
     """SIGKILL at random points, three times, while at least 300,000 reports flow."""
-    setup = Setup(binary, 190_000 if soak else 64_000, seed=21)
+    setup = Setup(binary, 190_000 if soak else 64_000, seed=21, exactly_once=exactly_once)
     rnd = random.Random(21)
     feeder = setup.feed(rate=len(setup.records) / 30)
     for n in range(3):
@@ -122,7 +142,7 @@ def scenario_tracker_kill9(binary, soak):
         print(f"kill {n + 1}: SIGKILL after {read} records", flush=True)
         kill(tracker)
     feeder.join()
-    finish(setup, "tracker_kill9")
+    finish(setup, "tracker_kill9_eos" if exactly_once else "tracker_kill9")
 
 
 def scenario_tracker_restore(binary, soak):

@@ -122,8 +122,11 @@ def read_all(topic, timeout=60):
                 records.append({"topic": m.topic(), "partition": m.partition(), "offset": m.offset(),
                                 "key": m.key(), "value": m.value(), "timestamp": m.timestamp()[1],
                                 "headers": {k: (v.decode() if v is not None else None) for k, v in (m.headers() or [])}})
-                if m.offset() + 1 >= remaining.get(m.partition(), 0):
-                    remaining.pop(m.partition(), None)
+            # By position, not by the last record's offset: a transactional partition ends in a
+            # commit marker, which is no record.
+            for tp in consumer.position([TopicPartition(topic, p) for p in remaining]):
+                if tp.offset >= remaining[tp.partition]:
+                    remaining.pop(tp.partition)
         if remaining:
             fail(f"{topic}: could not read up to the high watermarks {remaining}")
     consumer.close()

@@ -60,15 +60,29 @@ TEST_F(Store, ADeleteRemovesTheStateAndItsIndexEntry) {
   EXPECT_EQ(store->checkpoint(), 2);
 }
 
+constexpr int64_t kMinute = 60'000;
+
 TEST_F(Store, ListsExpiredKeysOldestFirstFollowingUpdates) {
-  apply({{{"old", "s", 100, -1}, {"mid", "s", 300, -1}, {"new", "s", 900, -1}}, 1});
-  apply({{{"old", "s2", 950, 100}}, 2});  // a later report moves it in the index
-  const auto expired = store->expired(901, 10);
+  apply(
+      {{{"old", "s", 1 * kMinute, -1}, {"mid", "s", 3 * kMinute + 5, -1}, {"new", "s", 9 * kMinute, -1}}, 1});
+  apply({{{"old", "s2", 95 * kMinute, 1 * kMinute}}, 2});  // a later report moves it in the index
+  const auto expired = store->expired(10 * kMinute, 10);
   ASSERT_EQ(expired.size(), 2u);
   EXPECT_EQ(expired[0].first, "mid");
-  EXPECT_EQ(expired[0].second, 300);
+  EXPECT_EQ(expired[0].second, 3 * kMinute);  // the index position: to the minute
   EXPECT_EQ(expired[1].first, "new");
-  EXPECT_EQ(store->expired(901, 1).size(), 1u);
+  EXPECT_EQ(store->expired(10 * kMinute, 1).size(), 1u);
+}
+
+TEST_F(Store, ChangesWithinOneMinuteKeepOneIndexEntry) {
+  apply({{{"m1", "s1", 4 * kMinute + 100, -1}}, 1});
+  apply({{{"m1", "s2", 4 * kMinute + 900, 4 * kMinute + 100}}, 2});
+  apply({{{"m1", "s3", 5 * kMinute + 1, 4 * kMinute + 900}}, 3});
+  const auto expired = store->expired(10 * kMinute, 10);
+  ASSERT_EQ(expired.size(), 1u);
+  EXPECT_EQ(expired[0].second, 5 * kMinute);
+  apply({{{"m1", "", 0, expired[0].second}}, 4});
+  EXPECT_TRUE(store->expired(10 * kMinute, 10).empty());
 }
 
 TEST_F(Store, ADestroyedStoreReopensEmpty) {

@@ -8,9 +8,11 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <optional>
 
 #include "dlr/catalog/loader.h"
 #include "dlr/tracking/state.h"
+#include "dlr/tracking/store.h"
 #include "fake_io.h"
 #include "shipped_catalog.h"
 
@@ -43,13 +45,26 @@ std::string to_handset(const std::string& id, int64_t t) {
 }
 
 struct Tracking {
-  explicit Tracking(std::filesystem::path dir = fresh_dir()) : state_dir(std::move(dir)) {
+  explicit Tracking(std::filesystem::path dir = fresh_dir(), bool exactly_once = false)
+      : state_dir(std::move(dir)) {
     spdlog::set_level(spdlog::level::off);
     cfg.tracking.state_dir = state_dir.string();
     cfg.shutdown_timeout_s = 1;
-    tracker = std::make_unique<app::Tracker>(cfg, shipped(), metrics,
-                                             app::TrackerIo{input, output, changelog, 100});
+    cfg.exactly_once = exactly_once;
+    app::TrackerIo io{input, output, changelog, 100};
+    if (exactly_once) io.transactions = &transactions;
+    tracker = std::make_unique<app::Tracker>(cfg, shipped(), metrics, io);
     input.assign({kP0});
+  }
+  // The state of `id` in partition 0's store, read after the tracker has stopped.
+  std::optional<tracking::MessageState> stored_state(const std::string& id) {
+    tracker.reset();
+    tracking::StoreMemory memory(8 << 20);
+    std::string error, value;
+    auto store = tracking::PartitionStore::open((state_dir / "dlr.analytics-0").string(), memory, error);
+    tracking::MessageState state;
+    if (!store || !store->get(id, value) || !tracking::decode(value, state)) return std::nullopt;
+    return state;
   }
   static std::filesystem::path fresh_dir() {
     static int n = 0;
@@ -74,6 +89,7 @@ struct Tracking {
   FakeInput input;
   FakeOutput output;
   FakePartitionReader changelog;
+  fakes::FakeTransactions transactions;
   std::unique_ptr<app::Tracker> tracker;
 };
 
@@ -202,6 +218,80 @@ TEST(TrackerLoop, AFullProducerQueueHoldsConsumptionUntilItDrains) {
   t.turns(10);
   EXPECT_EQ(t.input.consumed(), 200);
   EXPECT_FALSE(t.metrics.paused.load());
+}
+
+constexpr auto kTransactionPeriod = app::Transaction::kPeriod + std::chrono::milliseconds(10);
+
+TEST(TrackerLoop, ExactlyOnceCommitsChangelogStateAndOffsetsInOneTransaction) {
+  Tracking t(Tracking::fresh_dir(), true);
+  t.output.auto_acknowledge = true;
+  t.input.append("dlr.analytics", 0, to_operator("m1", 10), "m1");
+  t.input.append("dlr.analytics", 0, to_handset("m1", 20), "m1");
+  t.turns(2);
+  EXPECT_EQ(t.transactions.begun, 1);
+  EXPECT_EQ(t.on(t.cfg.tracking.changelog).size(), 2u);
+  EXPECT_EQ(t.on(t.cfg.tracking.output).size(), 2u);
+  std::this_thread::sleep_for(kTransactionPeriod);
+  t.turns();
+  EXPECT_EQ(t.transactions.committed, 1);
+  ASSERT_EQ(t.transactions.offsets_sent.size(), 1u);
+  EXPECT_EQ(t.transactions.offsets_sent[0], (std::pair<std::string, int64_t>{"dlr.analytics", 2}));
+  EXPECT_FALSE(t.input.stored(kP0).has_value()) << "exactly-once stores no offsets outside transactions";
+  ASSERT_EQ(t.tracker->shutdown(), 0);
+  const auto state = t.stored_state("m1");
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->status_id, 5);
+  EXPECT_EQ(state->total, 2u);
+}
+
+TEST(TrackerLoop, ExactlyOnceAnAbortLeavesNoUncommittedChangeInTheStore) {
+  Tracking t(Tracking::fresh_dir(), true);
+  t.output.auto_acknowledge = true;
+  t.input.append("dlr.analytics", 0, to_operator("m1", 10), "m1");
+  t.turns();
+  std::this_thread::sleep_for(kTransactionPeriod);
+  t.turns();
+  ASSERT_EQ(t.transactions.committed, 1);  // m1 at the operator, committed
+
+  t.output.auto_acknowledge = false;
+  t.input.append("dlr.analytics", 0, to_handset("m1", 20), "m1");
+  t.turns();
+  t.output.acknowledge(1);  // the handset report's changelog record: acknowledged, not committed
+  t.turns();
+  t.output.fail_next(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT);  // its state record
+  t.output.acknowledge();
+  std::this_thread::sleep_for(kTransactionPeriod);
+  t.turns();
+  EXPECT_EQ(t.transactions.aborted, 1);
+  EXPECT_EQ(t.transactions.committed, 1);
+  EXPECT_EQ(t.input.seeks(), 1);
+  EXPECT_EQ(t.input.position(kP0), 1);  // rewound to where the aborted transaction began
+  ASSERT_EQ(t.tracker->shutdown(), 0);
+  const auto state = t.stored_state("m1");
+  ASSERT_TRUE(state.has_value());
+  EXPECT_EQ(state->status_id, 2) << "the aborted handset report reached the store";
+  EXPECT_EQ(state->total, 1u);
+}
+
+TEST(TrackerLoop, ExactlyOnceARecordReadAgainAfterAnAbortIsCountedOnce) {
+  Tracking t(Tracking::fresh_dir(), true);
+  t.input.append("dlr.analytics", 0, to_operator("m1", 10), "m1");
+  t.turns();
+  t.output.fail_next(RD_KAFKA_RESP_ERR__MSG_TIMED_OUT);
+  t.output.acknowledge();
+  std::this_thread::sleep_for(kTransactionPeriod);
+  t.turns();
+  ASSERT_EQ(t.transactions.aborted, 1);
+  t.output.auto_acknowledge = true;
+  t.turns(2);  // read again from offset 0
+  std::this_thread::sleep_for(kTransactionPeriod);
+  t.turns();
+  EXPECT_EQ(t.transactions.committed, 1);
+  const auto states = t.on(t.cfg.tracking.output);
+  ASSERT_FALSE(states.empty());
+  EXPECT_NE(states.back().value.find(R"("reports":1)"), std::string::npos) << states.back().value;
+  ASSERT_EQ(t.tracker->shutdown(), 0);
+  EXPECT_EQ(t.stored_state("m1")->total, 1u);
 }
 
 }  // namespace

@@ -183,6 +183,17 @@ TEST(Encoding, RoundTripsAndRefusesWhatItCannotRead) {
   EXPECT_FALSE(decode(other_format, back));
 }
 
+TEST(Encoding, ReadsTheLastReportTimeInPlace) {
+  MessageState state = fold({to_handset(9), pending_enroute(1), undeliverable(12)});
+  std::string bytes;
+  encode(state, bytes);
+  ASSERT_NE(state.first_report_ms, state.last_report_ms);
+  EXPECT_EQ(encoded_last_report_ms(bytes), state.last_report_ms);
+  EXPECT_FALSE(encoded_last_report_ms(bytes.substr(0, 20)));
+  bytes[0] = 9;
+  EXPECT_FALSE(encoded_last_report_ms(bytes));
+}
+
 TEST(AnalyticsReader, ReadsTheRecordsTheStageWrites) {
   auto loaded =
       catalog::load_catalog(DLR_SOURCE_DIR "/catalog/codes.yaml", DLR_SOURCE_DIR "/catalog/policy.yaml");

@@ -64,6 +64,8 @@ class Cursor {
 };
 
 constexpr uint8_t kFormat = 1;
+// Where `encode` puts last_report_ms: six bytes, three int32 and two int64 before it.
+constexpr size_t kLastReportAt = 6 + 3 * sizeof(int32_t) + 2 * sizeof(int64_t);
 
 }  // namespace
 
@@ -157,6 +159,13 @@ void encode(const MessageState& s, std::string& out) {
     put<int32_t>(out, r.error_id);
     put<uint8_t>(out, static_cast<uint8_t>((r.final ? 1 : 0) | static_cast<uint8_t>(r.outcome) << 1));
   }
+}
+
+std::optional<int64_t> encoded_last_report_ms(std::string_view bytes) noexcept {
+  int64_t ms = 0;
+  if (bytes.size() < kLastReportAt + sizeof ms || static_cast<uint8_t>(bytes[0]) != kFormat) return {};
+  std::memcpy(&ms, bytes.data() + kLastReportAt, sizeof ms);
+  return ms;
 }
 
 bool decode(std::string_view bytes, MessageState& out) {

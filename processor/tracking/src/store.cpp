@@ -2,6 +2,7 @@
 
 #include <rocksdb/cache.h>
 #include <rocksdb/db.h>
+#include <rocksdb/filter_policy.h>
 #include <rocksdb/options.h>
 #include <rocksdb/table.h>
 #include <rocksdb/write_batch.h>
@@ -18,9 +19,16 @@ constexpr const char* kStates = "default";
 constexpr const char* kByTime = "by_time";
 constexpr const char* kCheckpointKey = "\x01checkpoint";  // in by_time, before every time key
 
+// The index holds times to the minute: a message's reports usually fall in one minute, so most
+// changes leave its index entry where it is (retention is days; a minute early does not matter).
+constexpr int64_t kIndexGrainMs = 60'000;
+int64_t index_time(int64_t ms) {
+  return ms < 0 ? 0 : ms / kIndexGrainMs * kIndexGrainMs;
+}
+
 // Big-endian, so keys sort by time; times before 1970 clamp to 0.
 std::string time_key(int64_t ms, std::string_view key) {
-  const uint64_t t = ms < 0 ? 0 : static_cast<uint64_t>(ms);
+  const auto t = static_cast<uint64_t>(index_time(ms));
   std::string out(9 + key.size(), '\0');
   out[0] = '\x02';
   for (int i = 0; i < 8; ++i) out[1 + i] = static_cast<char>(t >> (56 - 8 * i));
@@ -55,6 +63,8 @@ struct PartitionStore::Impl {
   std::unique_ptr<rocksdb::DB> db;
   std::vector<rocksdb::ColumnFamilyHandle*> families;
   ~Impl() {
+    // No write-ahead log: what is only in the memtables is written out now, or restored later.
+    if (!families.empty()) (void)db->Flush(rocksdb::FlushOptions(), families);
     for (auto* f : families) (void)db->DestroyColumnFamilyHandle(f);
   }
   [[nodiscard]] rocksdb::ColumnFamilyHandle* states() const { return families[0]; }
@@ -69,12 +79,18 @@ std::unique_ptr<PartitionStore> PartitionStore::open(const std::string& dir, Sto
   options.write_buffer_manager = memory.impl->write_buffers;
   options.max_open_files = 256;
   options.keep_log_file_num = 2;
+  // The families flush together, so a store that lost its memtables is still at one checkpoint.
+  options.atomic_flush = true;
   rocksdb::BlockBasedTableOptions table;
   table.block_cache = memory.impl->cache;
   table.cache_index_and_filter_blocks = true;  // inside the bound too
+  // Most reads are for messages not seen yet: a filter answers them without reading a block.
+  table.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
   rocksdb::ColumnFamilyOptions family(options);
   family.table_factory.reset(rocksdb::NewBlockBasedTableFactory(table));
   family.write_buffer_size = 8 << 20;
+  family.memtable_whole_key_filtering = true;  // the same for the memtables
+  family.memtable_prefix_bloom_size_ratio = 0.02;
   const std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {{kStates, family}, {kByTime, family}};
   auto store = std::unique_ptr<PartitionStore>(new PartitionStore());
   store->impl_ = std::make_unique<Impl>();
@@ -105,20 +121,26 @@ bool PartitionStore::get(std::string_view key, std::string& value) const {
 bool PartitionStore::apply(const StoreWrite& write, std::string& error) {
   rocksdb::WriteBatch batch;
   for (const auto& change : write.changes) {
-    if (change.previous_report_ms >= 0)
+    const bool indexed = change.previous_report_ms >= 0;
+    const bool moves = change.value.empty() || !indexed ||
+                       index_time(change.previous_report_ms) != index_time(change.last_report_ms);
+    if (indexed && moves)
       (void)batch.Delete(impl_->by_time(), time_key(change.previous_report_ms, change.key));
     if (change.value.empty()) {
       (void)batch.Delete(impl_->states(), change.key);
     } else {
       (void)batch.Put(impl_->states(), change.key, change.value);
-      (void)batch.Put(impl_->by_time(), time_key(change.last_report_ms, change.key), rocksdb::Slice());
+      if (moves)
+        (void)batch.Put(impl_->by_time(), time_key(change.last_report_ms, change.key), rocksdb::Slice());
     }
   }
   char checkpoint[sizeof(int64_t)];
   std::memcpy(checkpoint, &write.changelog_offset, sizeof checkpoint);
   (void)batch.Put(impl_->by_time(), kCheckpointKey, rocksdb::Slice(checkpoint, sizeof checkpoint));
-  // No fsync: a store lost with the machine is restored from the changelog.
-  const rocksdb::Status status = impl_->db->Write(rocksdb::WriteOptions(), &batch);
+  // Neither a log nor an fsync: a store that loses its newest writes is restored from the changelog.
+  rocksdb::WriteOptions options;
+  options.disableWAL = true;
+  const rocksdb::Status status = impl_->db->Write(options, &batch);
   if (!status.ok()) {
     error = "state store write failed: " + status.ToString();
     return false;

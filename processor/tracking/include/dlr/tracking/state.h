@@ -12,6 +12,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -103,5 +104,8 @@ Effect merge(MessageState& state, const TrackedReport& report, int64_t input_off
 /// cannot read (another format version, or corruption), leaving `out` empty.
 void encode(const MessageState& state, std::string& out);
 [[nodiscard]] bool decode(std::string_view bytes, MessageState& out);
+/// The `last_report_ms` of an encoded state without decoding the rest (the store's index
+/// position); nothing when the bytes are not an encoded state.
+[[nodiscard]] std::optional<int64_t> encoded_last_report_ms(std::string_view bytes) noexcept;
 
 }  // namespace dlr::tracking

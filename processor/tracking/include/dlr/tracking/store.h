@@ -2,7 +2,9 @@
 // tracking.state_dir, holding each message's encoded MessageState by messageId. The store only
 // ever holds changes whose changelog records the broker has acknowledged (and, exactly-once,
 // committed), written together with the changelog offset they reach: after a crash the store is
-// a prefix of its changelog and restore goes on from `checkpoint()`.
+// a prefix of its changelog and restore goes on from `checkpoint()`. The store keeps no log of its
+// own (the changelog is that log): unflushed writes lost in a crash are restored from the
+// changelog, and closing a store flushes it.
 #pragma once
 
 #include <cstdint>
@@ -27,11 +29,11 @@ class StoreMemory {
   std::unique_ptr<Impl> impl;
 };
 
-/// Changes applied to a store in one atomic write.
+/// Changes applied to a store in one atomic write; the views must outlive the apply.
 struct StoreWrite {
   struct Change {
-    std::string key;
-    std::string value;                ///< encoded state; empty: delete the key
+    std::string_view key;
+    std::string_view value;           ///< encoded state; empty: delete the key
     int64_t last_report_ms = 0;       ///< the expiry index position (ignored for a delete)
     int64_t previous_report_ms = -1;  ///< the key's old index position, -1 when none
   };
@@ -54,7 +56,8 @@ class PartitionStore {
   bool apply(const StoreWrite& write, std::string& error);
   /// The changelog offset the store reflects: -1 for a store restored from nothing.
   [[nodiscard]] int64_t checkpoint() const noexcept { return checkpoint_; }
-  /// Keys whose last report is before `before_ms`, oldest first, at most `limit`.
+  /// Keys whose last report is before `before_ms`, oldest first, at most `limit`, each with its
+  /// index position: the last report's time to the minute below (the index's grain).
   [[nodiscard]] std::vector<std::pair<std::string, int64_t>> expired(int64_t before_ms, size_t limit) const;
   [[nodiscard]] uint64_t approximate_keys() const;
   [[nodiscard]] uint64_t approximate_bytes() const;  ///< on disk, live data

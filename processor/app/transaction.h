@@ -1,0 +1,59 @@
+// Exactly-once: consume-transform-produce in Kafka transactions, for the stage and the tracker
+// alike. A transaction collects records for `kPeriod`, then commits their outputs and the
+// inputs' next offsets together; a failed record or commit aborts it and rewinds every input
+// partition it read to where it began.
+#pragma once
+
+#include <chrono>
+#include <string>
+
+#include "dlr/kafka/io.h"
+#include "dlr/kafka/offsets.h"
+#include "log_limiter.h"
+#include "metrics.h"
+
+namespace dlr::app {
+
+class Transaction {
+ public:
+  static constexpr std::chrono::milliseconds kPeriod{100};
+
+  /// `transactions` null: at-least-once, and every call below does nothing.
+  Transaction(kafka::Transactions* transactions, kafka::Input& input, kafka::OffsetTracker& offsets,
+              Counter& committed, Counter& aborted)
+      : transactions_(transactions),
+        input_(input),
+        offsets_(offsets),
+        committed_(committed),
+        aborted_(aborted) {}
+
+  [[nodiscard]] bool enabled() const noexcept { return transactions_ != nullptr; }
+  [[nodiscard]] bool open() const noexcept { return open_; }
+  /// A record of the open transaction failed: it is aborted, not committed.
+  void fail() noexcept { failed_ = failed_ || open_; }
+  /// Input `offset` of `slot` joins the transaction, which begins when none is open. Sets `fatal`
+  /// when no transaction can begin.
+  void add(int slot, int64_t offset, std::string& fatal) noexcept;
+  /// Opens a transaction for records that have no input (the tracker's expiry tombstones).
+  void ensure_open(std::string& fatal) noexcept;
+  /// Open long enough, or failed: time to end it.
+  [[nodiscard]] bool due() const noexcept;
+  /// Sends the offsets and commits; aborts instead when failed or the commit does not go through.
+  /// True when committed. Sets `fatal` when the producer cannot go on.
+  bool commit(std::string& fatal) noexcept;
+  /// Aborts and rewinds the inputs it read. Sets `fatal` when it cannot.
+  void abort(std::string& fatal) noexcept;
+
+ private:
+  kafka::Transactions* transactions_;
+  kafka::Input& input_;
+  kafka::OffsetTracker& offsets_;
+  Counter& committed_;
+  Counter& aborted_;
+  bool open_ = false;
+  bool failed_ = false;
+  std::chrono::steady_clock::time_point started_{};
+  LogLimiter log_{std::chrono::seconds(10)};
+};
+
+}  // namespace dlr::app
