@@ -118,6 +118,10 @@ class PageImporter {
 
   void line(std::string_view line, int line_no) {
     line_no_ = line_no;
+    if (starts_with(line, "|") && line.back() != '|') {
+      incomplete("a table row is cut short: " + std::string(line.substr(0, 60)));
+      return;
+    }
     if (!starts_with(line, "|")) in_table_ = false;
     if (starts_with(line, "# ")) {
       if (result_.document.source.title.empty())
@@ -141,6 +145,10 @@ class PageImporter {
 
   ImportResult finish() {
     if (result_.document.entries.empty() && result_.diagnostics.empty()) diag("no code tables found", 0);
+    for (size_t i = 0; i < kSections.size(); ++i) {
+      if (!sections_seen_[i])
+        incomplete("section '" + std::string(kSections[i].title) + "' is missing", line_no_);
+    }
     return std::move(result_);
   }
 
@@ -149,12 +157,18 @@ class PageImporter {
     result_.diagnostics.push_back({std::string(page_name_), line_no, std::move(message)});
   }
   void diag(std::string message) { diag(std::move(message), line_no_); }
+  void incomplete(std::string message, int line_no) {
+    result_.incomplete.push_back({std::string(page_name_), line_no, std::move(message)});
+  }
+  void incomplete(std::string message) { incomplete(std::move(message), line_no_); }
 
   void section_heading(std::string_view title) {
     section_title_ = std::string(title);
     section_ = nullptr;
-    for (const auto& s : kSections) {
-      if (lower(section_title_) == s.title) section_ = &s;
+    for (size_t i = 0; i < kSections.size(); ++i) {
+      if (lower(section_title_) != kSections[i].title) continue;
+      section_ = &kSections[i];
+      sections_seen_[i] = true;
     }
     group_title_.clear();
     anchor_.clear();
@@ -308,6 +322,7 @@ class PageImporter {
   std::vector<Column> columns_;
   std::vector<std::string> extra_keys_;
   bool in_table_ = false;
+  std::array<bool, kSections.size()> sections_seen_{};
   // (family, kind, group, id) -> (entry index, line), to fold a repeated id into aliases.
   std::map<std::tuple<int, int, int, int>, std::pair<size_t, int>> seen_;
 };

@@ -60,6 +60,9 @@ java_run() {
 
 running() { [ -f "$pid_file" ] && kill -0 "$(cat "$pid_file")" 2>/dev/null; }
 
+# Something listens on this loopback port (a TCP connect succeeds).
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
 serving() {
   # Metadata from the broker itself: the listener answers Kafka requests, not just TCP.
   kcat -b "127.0.0.1:$port" -L -m 2 >/dev/null 2>&1
@@ -69,6 +72,16 @@ start() {
   if running && serving; then
     say "already running (pid $(cat "$pid_file"))"
     return
+  fi
+  if ! running; then
+    # Another process on our ports would answer for us: "ready" would describe someone else's broker.
+    for p in "$port" "$controller_port"; do
+      if port_taken "$p"; then
+        echo "kafka[$port]: port $p on 127.0.0.1 is taken by another process; stop it or choose another KAFKA_PORT" \
+          "(the controller listens on KAFKA_PORT+1)" >&2
+        exit 2
+      fi
+    done
   fi
   fetch
   mkdir -p "$data"

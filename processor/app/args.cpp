@@ -8,6 +8,10 @@ Args::Args(int argc, char** argv, int first, const std::set<std::string>& with_v
            const std::set<std::string>& switches) {
   for (int i = first; i < argc; ++i) {
     std::string arg = argv[i];
+    if (arg == "--help" || arg == "-h") {
+      help_ = true;
+      continue;
+    }
     if (arg.rfind("--", 0) != 0 || arg == "--") {
       positionals_.push_back(arg);
       continue;

@@ -1,4 +1,5 @@
-// A small command-line parser: --flag VALUE, --flag=VALUE, --switch and positionals.
+// A small command-line parser: --flag VALUE, --flag=VALUE, --switch and positionals; --help and
+// -h are known to every command.
 #pragma once
 
 #include <map>
@@ -16,6 +17,7 @@ class Args {
        const std::set<std::string>& switches);
 
   [[nodiscard]] bool ok() const { return error_.empty(); }
+  [[nodiscard]] bool help() const { return help_; }
   [[nodiscard]] const std::string& error() const { return error_; }
   [[nodiscard]] std::optional<std::string> get(const std::string& name) const;
   [[nodiscard]] bool has(const std::string& name) const { return values_.count(name) > 0; }
@@ -25,6 +27,7 @@ class Args {
   std::map<std::string, std::string> values_;
   std::vector<std::string> positionals_;
   std::string error_;
+  bool help_ = false;
 };
 
 /// Parses a whole decimal int; false on anything else.

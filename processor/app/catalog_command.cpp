@@ -2,6 +2,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
+#include <filesystem>
 #include <fstream>
 #include <map>
 #include <string>
@@ -12,6 +13,7 @@
 #include "dlr/catalog/importer.h"
 #include "dlr/catalog/loader.h"
 #include "dlr/json/writer.h"
+#include "help.h"
 
 namespace dlr::app {
 namespace {
@@ -112,8 +114,7 @@ std::shared_ptr<const Catalog> load(const Args& args) {
 
 int import_command(const Args& args) {
   if (args.positionals().size() != 1) {
-    std::fprintf(stderr, "usage: dlr-enricher catalog import PAGE.md [--date YYYY-MM-DD] [--output FILE]\n");
-    return 2;
+    return usage_error("catalog", "import takes one PAGE.md");
   }
   const std::string& page_path = args.positionals()[0];
   std::string page, error;
@@ -124,6 +125,24 @@ int import_command(const Args& args) {
   auto result = import_page(page, base_name(page_path), args.get("date").value_or(today_utc()));
   if (!result.diagnostics.empty()) {
     print_diagnostics(result.diagnostics);
+    return 1;
+  }
+  // The edition it replaces: far fewer entries than it has means a page cut short.
+  std::string replaced_path = args.get("codes").value_or(default_codes_path());
+  if (auto output = args.get("output"); output && std::filesystem::exists(*output)) replaced_path = *output;
+  if (CodesDocument replaced; std::filesystem::exists(replaced_path) && read_codes(replaced_path, replaced)) {
+    const size_t now = result.document.entries.size(), before = replaced.entries.size();
+    if (now * 10 < before * 9) {
+      result.incomplete.push_back({base_name(page_path), 0,
+                                   std::to_string(now) + " entries, " + std::to_string(before - now) +
+                                       " fewer than the " + std::to_string(before) + " of " + replaced_path});
+    }
+  }
+  if (!result.incomplete.empty() && !args.has("partial")) {
+    print_diagnostics(result.incomplete);
+    std::fprintf(stderr,
+                 "dlr-enricher catalog import: the page looks cut short (a failed download?); nothing "
+                 "written. --partial imports it anyway.\n");
     return 1;
   }
   const std::string yaml = to_yaml(result.document);
@@ -155,8 +174,7 @@ std::string label(const Entry& e) {
 
 int diff_command(const Args& args) {
   if (args.positionals().size() != 2) {
-    std::fprintf(stderr, "usage: dlr-enricher catalog diff OLD NEW   (codes YAML or vendor page .md)\n");
-    return 2;
+    return usage_error("catalog", "diff takes OLD and NEW");
   }
   CodesDocument old_doc, new_doc;
   if (!read_codes(args.positionals()[0], old_doc) || !read_codes(args.positionals()[1], new_doc)) return 2;
@@ -266,10 +284,7 @@ int lookup_command(const Args& args) {
     family = f;
   }
   if (!id && !name) {
-    std::fprintf(
-        stderr,
-        "usage: dlr-enricher catalog lookup [--kind K] [--family F] [--group G] (--id N | --name NAME)\n");
-    return 2;
+    return usage_error("catalog", "lookup needs --id N or --name NAME");
   }
   std::vector<const CompiledEntry*> candidates;
   if (name) {
@@ -316,19 +331,20 @@ int check_command(const Args& args) {
 
 int catalog_command(int argc, char** argv) {
   const std::string sub = argc > 2 ? argv[2] : "";
-  Args args(argc, argv, 3, {"codes", "policy", "date", "output", "kind", "family", "group", "id", "name"},
-            {});
-  if (!args.ok()) {
-    std::fprintf(stderr, "dlr-enricher catalog: %s\n", args.error().c_str());
-    return 2;
+  if (sub == "--help" || sub == "-h") {
+    std::fputs(std::string(usage("catalog")).c_str(), stdout);
+    return 0;
   }
+  Args args(argc, argv, 3, {"codes", "policy", "date", "output", "kind", "family", "group", "id", "name"},
+            {"partial"});
+  if (const int code = help_or_usage_error(args, "catalog"); code >= 0) return code;
   if (sub == "import") return import_command(args);
   if (sub == "diff") return diff_command(args);
   if (sub == "dump") return dump_command(args);
   if (sub == "lookup") return lookup_command(args);
   if (sub == "check") return check_command(args);
-  std::fprintf(stderr, "usage: dlr-enricher catalog (import|diff|dump|lookup|check) ...\n");
-  return 2;
+  return usage_error("catalog",
+                     sub.empty() ? "a subcommand is expected" : "unknown subcommand '" + sub + "'");
 }
 
 }  // namespace dlr::app

@@ -10,6 +10,7 @@
 #include "commands.h"
 #include "dlr/catalog/loader.h"
 #include "dlr/core/processor.h"
+#include "help.h"
 
 namespace dlr::app {
 namespace {
@@ -91,10 +92,7 @@ void process_text(core::Processor& processor, std::string_view text, core::Chann
 
 int enrich_command(int argc, char** argv) {
   Args args(argc, argv, 2, {"channel", "codes", "policy", "max-bytes"}, {"analytics"});
-  if (!args.ok()) {
-    std::fprintf(stderr, "dlr-enricher enrich: %s\n", args.error().c_str());
-    return 2;
-  }
+  if (const int code = help_or_usage_error(args, "enrich"); code >= 0) return code;
   core::Channel channel = core::Channel::unknown;
   if (auto name = args.get("channel")) {
     channel = core::parse_channel(*name);

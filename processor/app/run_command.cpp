@@ -11,6 +11,7 @@
 #include "dlr/catalog/loader.h"
 #include "dlr/config/config.h"
 #include "endpoint.h"
+#include "help.h"
 #include "logging.h"
 #include "metrics.h"
 #include "reloader.h"
@@ -69,7 +70,7 @@ bool load_all(const std::string& path, config::LoadResult& loaded, catalog::Load
 
 // What `run` and `track` start from: the config (with --brokers applied) and its catalogue.
 struct Start {
-  int exit_code = 0;  ///< non-zero: stop with it
+  int exit_code = -1;  ///< 0 or more: stop with it (0: the help was asked for)
   config::Config config;
   catalog::Loaded catalog;
 };
@@ -77,9 +78,16 @@ struct Start {
 Start start(int argc, char** argv, const char* command) {
   Start s;
   Args args(argc, argv, 2, {"config", "brokers"}, {});
-  if (!args.ok() || !args.get("config")) {
-    std::fprintf(stderr, "usage: dlr-enricher %s --config FILE [--brokers HOST:PORT]\n", command);
-    s.exit_code = 2;
+  if (const int code = help_or_usage_error(args, command); code >= 0) {
+    s.exit_code = code;
+    return s;
+  }
+  if (!args.get("config")) {
+    s.exit_code = usage_error(command, "--config FILE is required");
+    return s;
+  }
+  if (!args.positionals().empty()) {
+    s.exit_code = usage_error(command, "unexpected argument '" + args.positionals()[0] + "'");
     return s;
   }
   config::LoadResult loaded;
@@ -99,7 +107,7 @@ Start start(int argc, char** argv, const char* command) {
 
 int run_command(int argc, char** argv) {
   Start started = start(argc, argv, "run");
-  if (started.exit_code) return started.exit_code;
+  if (started.exit_code >= 0) return started.exit_code;
   config::Config& cfg = started.config;
   catalog::Loaded& catalog = started.catalog;
 
@@ -150,7 +158,7 @@ int run_command(int argc, char** argv) {
 
 int track_command(int argc, char** argv) {
   Start started = start(argc, argv, "track");
-  if (started.exit_code) return started.exit_code;
+  if (started.exit_code >= 0) return started.exit_code;
   const config::Config& cfg = started.config;
   const catalog::Loaded& catalog = started.catalog;
   TrackerMetrics metrics;
@@ -209,10 +217,8 @@ int track_command(int argc, char** argv) {
 
 int check_config_command(int argc, char** argv) {
   Args args(argc, argv, 2, {}, {});
-  if (!args.ok() || args.positionals().size() != 1) {
-    std::fprintf(stderr, "usage: dlr-enricher check-config FILE\n");
-    return 2;
-  }
+  if (const int code = help_or_usage_error(args, "check-config"); code >= 0) return code;
+  if (args.positionals().size() != 1) return usage_error("check-config", "one config FILE is expected");
   config::LoadResult loaded;
   // The catalogue it names must load too: a config is only valid if the stage could start on it.
   if (!load_all(args.positionals()[0], loaded, nullptr)) return 1;

@@ -20,6 +20,23 @@ def lines(stdout):
 
 
 class CatalogCli(unittest.TestCase):
+    def test_a_page_cut_short_is_not_imported_unless_told(self):
+        with tempfile.TemporaryDirectory() as tmp:
+            cut, out = pathlib.Path(tmp) / "page.md", pathlib.Path(tmp) / "codes.yaml"
+            cut.write_bytes(PAGE.read_bytes()[:30_000])  # a download that failed at 30 KB
+            result = run("catalog", "import", str(cut), "--output", str(out))
+            self.assertEqual(result.returncode, 1, result.stderr)
+            self.assertFalse(out.exists(), "a partial catalogue was written")
+            self.assertIn("a table row is cut short", result.stderr)
+            self.assertIn("section 'people api error codes' is missing", result.stderr)
+            self.assertRegex(result.stderr, r"\d+ entries, \d+ fewer than the 500 of")
+            self.assertIn("--partial", result.stderr)
+            partial = run("catalog", "import", str(cut), "--output", str(out), "--partial")
+            self.assertEqual(partial.returncode, 0, partial.stderr)
+            self.assertTrue(out.exists())
+            whole = run("catalog", "import", str(PAGE), "--output", str(out))  # replaces the partial one
+            self.assertEqual(whole.returncode, 0, whole.stderr)
+
     def test_dump_has_one_entry_per_table_row_with_required_fields(self):
         result = run("catalog", "dump")
         self.assertEqual(result.returncode, 0, result.stderr)

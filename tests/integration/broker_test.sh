@@ -20,6 +20,16 @@ key="check-$$-$RANDOM"
 printf '{"probe":"%s"}\n' "$key" | kcat -b "$brokers" -P -t dlr.in.sms -k "$key"
 kcat -b "$brokers" -C -t dlr.in.sms -o beginning -e -q -f '%k\n' | grep -qx "$key" || fail "produced record not consumed back"
 
+# A second broker on the suite broker's port, with data of its own, refuses to start rather than
+# report the first one as its own.
+taken_data=$(mktemp -d)
+if out=$(KAFKA_PORT=$port KAFKA_DATA=$taken_data "$root/deploy/kafka/local.sh" start 2>&1); then
+  rm -rf "$taken_data"
+  fail "a broker started on the taken port $port: $out"
+fi
+rm -rf "$taken_data"
+grep -q "port $port on 127.0.0.1 is taken" <<<"$out" || fail "no clear message for a taken port: $out"
+
 # An isolated second broker: start, status, stop, and nothing left running.
 iso_port=$((port + 10))
 iso_data=$(mktemp -d)

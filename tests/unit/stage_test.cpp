@@ -257,6 +257,7 @@ TEST(RunLoop, InvalidInputGoesToTheDeadLetterTopicWithItsSource) {
   EXPECT_EQ(r.value, "{\"results\":[");
   EXPECT_EQ(r.key, "key-1");
   EXPECT_EQ(r.header("dlr-reason"), "INVALID_JSON");
+  EXPECT_EQ(r.header("dlr-position"), "12");  // where the document breaks: its end
   EXPECT_EQ(r.header("dlr-source-topic"), "in");
   EXPECT_EQ(r.header("dlr-source-offset"), "0");
   EXPECT_EQ(loop.stored(), 1);

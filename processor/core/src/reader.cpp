@@ -12,10 +12,52 @@ namespace {
 
 namespace ond = simdjson::ondemand;
 
+// Where a document the parser found unbalanced breaks: the first byte after its top-level value
+// closes (content follows it), or its end (cut short). A byte loop, on the error path only.
+int64_t where_it_breaks(std::string_view text) noexcept {
+  text = trim_right(text);
+  int depth = 0;
+  bool in_string = false, escaped = false, started = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (in_string) {
+      if (escaped)
+        escaped = false;
+      else if (c == '\\')
+        escaped = true;
+      else if (c == '"')
+        in_string = false;
+      continue;
+    }
+    if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      ++depth;
+      started = true;
+    } else if ((c == '}' || c == ']') && --depth <= 0 && started) {
+      const size_t next = text.find_first_not_of(" \t\r\n", i + 1);
+      if (next != std::string_view::npos) return static_cast<int64_t>(next);
+    }
+  }
+  return static_cast<int64_t>(text.size());
+}
+
+// A parse error with where it is: for an unbalanced document or an unclosed string the parser's
+// own location is where it stopped looking, not where the fault is.
+DocumentError parse_error(simdjson::error_code error, std::string_view message, int64_t parser_at) noexcept {
+  if (error != simdjson::INCOMPLETE_ARRAY_OR_OBJECT && error != simdjson::UNCLOSED_STRING)
+    return {document_reason(error), simdjson::error_message(error), parser_at};
+  const int64_t at = where_it_breaks(message);
+  if (at < static_cast<int64_t>(trim_right(message).size()))
+    return {Reason::invalid_json, "content after the end of the JSON document", at};
+  return {document_reason(error), simdjson::error_message(error), at};
+}
+
 // One parsed document, walked once: the reports go to the sink in order.
 class Walk {
  public:
-  Walk(ond::document& doc, const char* base, ReportSink& sink) : doc_(doc), base_(base), sink_(sink) {}
+  Walk(ond::document& doc, std::string_view message, const char* base, ReportSink& sink)
+      : doc_(doc), message_(message), base_(base), sink_(sink) {}
 
   DocumentError root(std::string_view message) noexcept;
 
@@ -31,13 +73,14 @@ class Walk {
     return at - base_;
   }
   DocumentError failed(simdjson::error_code error) noexcept {
-    return {document_reason(error), simdjson::error_message(error), position()};
+    return parse_error(error, message_, position());
   }
   DocumentError failed(const Failure& failure) noexcept {
     return {failure.reason, failure.detail, position()};
   }
 
   ond::document& doc_;
+  std::string_view message_;
   const char* base_;
   ReportSink& sink_;
 };
@@ -176,9 +219,9 @@ DocumentError DocumentReader::read(std::string_view message, ReportSink& sink) n
 DocumentError DocumentReader::walk(std::string_view message, ReportSink& sink) noexcept {
   ond::document doc;
   if (auto error = parser_.iterate(buffer_.get(), message.size(), buffer_capacity_).get(doc)) {
-    return {document_reason(error), simdjson::error_message(error), -1};
+    return parse_error(error, message, -1);
   }
-  return Walk(doc, buffer_.get(), sink).root(message);
+  return Walk(doc, message, buffer_.get(), sink).root(message);
 }
 
 // On-Demand reads what classification needs and skips the rest without checking it; a record

@@ -13,6 +13,9 @@ struct ImportResult {
   CodesDocument document;
   int table_rows = 0;                   ///< data rows read from the page's tables
   std::vector<Diagnostic> diagnostics;  ///< empty on success
+  /// Signs of a page cut short (a failed download): a known section missing, a table row cut
+  /// off. Kept apart from `diagnostics` because a new edition may drop a section on purpose.
+  std::vector<Diagnostic> incomplete;
 };
 
 /// Parses every code table of `page`. A table under a section the importer has no family for,
