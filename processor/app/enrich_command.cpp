@@ -97,11 +97,8 @@ int enrich_command(int argc, char** argv) {
   if (auto name = args.get("channel")) {
     channel = core::parse_channel(*name);
     if (channel == core::Channel::unknown) {
-      std::fprintf(stderr,
-                   "dlr-enricher enrich: unknown channel '%s' (sms, mms, voice, email, push, whatsapp, "
-                   "viber, rcs, ...)\n",
-                   name->c_str());
-      return 2;
+      return usage_error("enrich",
+                         "unknown channel '" + *name + "'; known: " + std::string(core::channel_names()));
     }
   }
   g_analytics = args.has("analytics");

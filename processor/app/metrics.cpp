@@ -50,6 +50,11 @@ std::string Metrics::render() {
     fmt::format_to(it, "dlr_reason_total{{reason=\"{}\"}} {}\n",
                    core::to_string(static_cast<core::Reason>(r)), load(reasons[r]));
 
+  single(out, "dlr_unknown_channel_reports_total", "counter",
+         "Reports whose channel field names a channel the stage does not know (classified through the "
+         "binding or "
+         "the general tables).",
+         load(unknown_channels));
   single(out, "dlr_unknown_code_reports_total", "counter",
          "Reports whose status or error code is not in the catalogue.", load(unknown_codes));
 

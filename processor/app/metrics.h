@@ -33,6 +33,7 @@ struct Metrics {
   core::EnumArray<core::Route, Counter> reports{};         ///< routed reports: the four outcomes and invalid
   Counter skipped{};                                       ///< reports that are not delivery reports
   std::array<Counter, core::kReasonCount> reasons{};       ///< invalid and skipped, per reason
+  Counter unknown_channels{};                              ///< reports naming a channel we do not know
   Counter unknown_codes{};                                 ///< reports whose code the catalogue lacks
   core::EnumArray<core::Destination, Counter> produced{};  ///< acknowledged records per destination
   core::EnumArray<core::Destination, Counter> produce_errors{};  ///< failed deliveries per destination

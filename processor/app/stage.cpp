@@ -124,6 +124,7 @@ void Stage::count(const core::Report& report) noexcept {
   if (report.verdict == core::Verdict::invalid)
     metrics_.reasons[static_cast<size_t>(report.reason)].fetch_add(1, std::memory_order_relaxed);
   if (report.unknown_code) metrics_.unknown_codes.fetch_add(1, std::memory_order_relaxed);
+  if (report.unknown_channel) metrics_.unknown_channels.fetch_add(1, std::memory_order_relaxed);
   metrics_.reports[route_of(report)].fetch_add(1, std::memory_order_relaxed);
 }
 

@@ -246,6 +246,19 @@ TEST(RunLoop, RetryRecordsCarryTheNextAttempt) {
   EXPECT_EQ(retries, 1);
 }
 
+TEST(RunLoop, AReportNamingAnUnknownChannelIsClassifiedAndCounted) {
+  Loop loop;
+  loop.input.append("in", 0,
+                    R"({"messageId":"m1","channel":"CARRIER_PIGEON","status":{"id":5,"groupId":3}})");
+  loop.input.append("in", 0, R"({"messageId":"m2","channel":"TIKTOK_BM","status":{"id":5,"groupId":3}})");
+  loop.output.auto_acknowledge = true;
+  loop.turns(2);
+  EXPECT_EQ(loop.metrics.unknown_channels.load(), 1u);
+  size_t enriched = 0;
+  for (const auto& r : loop.output.written()) enriched += loop.output.name(r.topic) == "dlr.enriched";
+  EXPECT_EQ(enriched, 2u);  // classified, not refused
+}
+
 TEST(RunLoop, InvalidInputGoesToTheDeadLetterTopicWithItsSource) {
   Loop loop;
   loop.input.append("in", 0, "{\"results\":[", "key-1");

@@ -158,8 +158,7 @@ void read_inputs(Reader& r, const YAML::Node& root, Config& c) {
       r.string(node["channel"], "input channel", input.channel);
       if (!input.channel.empty() && core::parse_channel(input.channel) == core::Channel::unknown) {
         r.error(node["channel"],
-                "unknown channel '" + input.channel +
-                    "' (sms, mms, voice, email, push, whatsapp, viber, rcs, messenger, ...)");
+                "unknown channel '" + input.channel + "'; known: " + std::string(core::channel_names()));
       }
       if (!input.topic.empty() && !topics.insert(input.topic).second)
         r.error(node, "topic '" + input.topic + "' is bound twice");

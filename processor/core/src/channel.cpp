@@ -2,6 +2,7 @@
 
 #include <array>
 #include <cctype>
+#include <string>
 
 namespace dlr::core {
 namespace {
@@ -27,7 +28,12 @@ constexpr std::array<std::string_view, kChannelCount> kNames = {"unknown",
                                                                 "mobile-identity",
                                                                 "live-chat",
                                                                 "moments",
-                                                                "people"};
+                                                                "people",
+                                                                "tiktok",
+                                                                "web-push",
+                                                                "open-channel",
+                                                                "vkontakte",
+                                                                "parseco"};
 
 constexpr Family kSms[] = {Family::dlt};
 constexpr Family kMms[] = {Family::mms};
@@ -79,35 +85,59 @@ Channel parse_channel(std::string_view text) noexcept {
   for (size_t i = 1; i < kNames.size(); ++i) {
     if (equals_ci(text, kNames[i])) return static_cast<Channel>(i);
   }
-  // Vendor spellings with product suffixes: VIBER_BM, LINE_ON, KAKAO_ALIMTALK, APPLE_MB, ...
-  struct Prefix {
-    std::string_view prefix;
+  // The vendor's spellings across its APIs (enum values and path segments), lower case.
+  struct Alias {
+    std::string_view name;
     Channel channel;
   };
-  static constexpr Prefix kPrefixes[] = {
-      {"viber", Channel::viber},
-      {"kakao", Channel::kakao},
-      {"line-", Channel::line},
-      {"apple", Channel::apple_messages},
-      {"instagram", Channel::instagram},
-      {"telegram", Channel::telegram},
-      {"whatsapp", Channel::whatsapp},
-      {"messenger", Channel::messenger},
-      {"facebook", Channel::messenger},
-      {"rcs", Channel::rcs},
-      {"zalo", Channel::zalo},
+  static constexpr Alias kAliases[] = {
+      {"voice-video", Channel::voice},
+      {"voice-outbound-tts", Channel::voice},
+      {"tts", Channel::voice},
+      {"calls", Channel::voice},
       {"webrtc", Channel::voice},
-      {"voice", Channel::voice},
       {"mobile-push", Channel::push},
-      {"push", Channel::push},
-      {"mail", Channel::email},
-      {"sms", Channel::sms},
-      {"mms", Channel::mms},
+      {"new-push-notif", Channel::push},
+      {"viber-bm", Channel::viber},
+      {"viber-bot", Channel::viber},
+      {"viber-bots", Channel::viber},
+      {"facebook", Channel::messenger},
+      {"facebook-messenger", Channel::messenger},
+      {"instagram-dm", Channel::instagram},
+      {"instagram-messaging", Channel::instagram},
+      {"apple-mb", Channel::apple_messages},
+      {"apple-bc", Channel::apple_messages},
+      {"apple-business-chat", Channel::apple_messages},
+      {"apple-messages-for-business", Channel::apple_messages},
+      {"apple-mfb", Channel::apple_messages},
+      {"apple", Channel::apple_messages},
+      {"line-on", Channel::line},
+      {"line-oa", Channel::line},
+      {"kakao-alim", Channel::kakao},
+      {"kakao-alimtalk", Channel::kakao},
+      {"kakao-chingu", Channel::kakao},
+      {"kakao-brand-message", Channel::kakao},
+      {"kakao-brand-messages", Channel::kakao},
+      {"kakao-sangdam", Channel::kakao},
+      {"kakao-talk", Channel::kakao},
+      {"zalo-notification-service", Channel::zalo},
+      {"zalo-zns", Channel::zalo},
+      {"zalo-follower", Channel::zalo},
+      {"tiktok-bm", Channel::tiktok},
   };
-  for (const auto& p : kPrefixes) {
-    if (starts_with_ci(text, p.prefix)) return p.channel;
+  for (const auto& a : kAliases) {
+    if (equals_ci(text, a.name)) return a.channel;
   }
   return Channel::unknown;
+}
+
+std::string_view channel_names() noexcept {
+  static const std::string list = [] {
+    std::string out;
+    for (size_t i = 1; i < kNames.size(); ++i) (out += i > 1 ? ", " : "") += kNames[i];
+    return out + " (or the vendor's spellings, e.g. VIBER_BM, LINE_ON, KAKAO_ALIM, TIKTOK_BM)";
+  }();
+  return list;
 }
 
 std::span<const Family> families_of(Channel channel) noexcept {
@@ -122,6 +152,7 @@ std::span<const Family> families_of(Channel channel) noexcept {
       return kEmail;
     case Channel::push:
       return kPush;
+    // The page's chat error codes are for "RCS, WhatsApp, Messenger, LINE, Viber, Zalo, KakaoTalk".
     case Channel::whatsapp:
     case Channel::viber:
     case Channel::rcs:
@@ -129,9 +160,6 @@ std::span<const Family> families_of(Channel channel) noexcept {
     case Channel::line:
     case Channel::zalo:
     case Channel::kakao:
-    case Channel::telegram:
-    case Channel::instagram:
-    case Channel::apple_messages:
       return kChat;
     case Channel::mobile_identity:
       return kMobileIdentity;
@@ -141,6 +169,15 @@ std::span<const Family> families_of(Channel channel) noexcept {
       return kMoments;
     case Channel::people:
       return kPeople;
+    // No family of their own on the page: the general tables (then a code only one family has).
+    case Channel::telegram:
+    case Channel::instagram:
+    case Channel::apple_messages:
+    case Channel::tiktok:
+    case Channel::web_push:
+    case Channel::open_channel:
+    case Channel::vkontakte:
+    case Channel::parseco:
     case Channel::unknown:
       break;
   }

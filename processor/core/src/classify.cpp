@@ -7,6 +7,7 @@ using catalog::Outcome;
 
 Classification resolve_channel(const ReportFields& f, Channel binding) noexcept {
   Classification c;
+  c.unknown_channel = f.has_channel_field && f.channel == Channel::unknown;
   if (f.has_channel_field && f.channel != Channel::unknown) {
     c.channel = f.channel;
     c.channel_source = ChannelSource::report;

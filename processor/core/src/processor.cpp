@@ -41,6 +41,7 @@ class Processor::Sink final : public ReportSink {
       c = classify(f, binding_, catalog_);
     }
     report.unknown_code = c.unknown_code;
+    report.unknown_channel = c.unknown_channel;
     const size_t start = out_.enriched.size();
     if (!c.classified()) {
       report.verdict = is_skip_reason(c.reason) ? Verdict::skipped : Verdict::invalid;

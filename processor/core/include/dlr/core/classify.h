@@ -19,6 +19,9 @@ struct Classification {
   Channel channel = Channel::unknown;
   ChannelSource channel_source = ChannelSource::none;
   bool unknown_code = false;  ///< status or error not (unambiguously) in the catalogue
+  /// The report names a channel we do not know: classified as if it named none (binding,
+  /// else the general tables), and counted.
+  bool unknown_channel = false;
 
   [[nodiscard]] bool classified() const noexcept { return reason == Reason::none; }
 };
