@@ -21,13 +21,11 @@ bool is_record_too_large(kafka::Error err) {
 void Stage::produce(int slot, const OutputRecord& record, uint64_t ticket) noexcept {
   const uint64_t tag = kafka::OffsetTracker::encode({slot, static_cast<uint8_t>(record.destination), ticket});
   const int topic = topics_[record.destination];
-  auto err = io_.output.produce(topic, record.key, record.value, record.headers, tag);
-  if (config_.exactly_once) {
-    // Inside a transaction the record must go in now: wait for room rather than set it aside.
-    while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && fatal_.empty()) {
-      io_.output.poll(20);
-      err = io_.output.produce(topic, record.key, record.value, record.headers, tag);
-    }
+  const auto attempt = [&] {
+    return io_.output.produce(topic, record.key, record.value, record.headers, tag);
+  };
+  const kafka::Error err = txn_.enabled() ? produce_in_transaction(io_.output, fatal_, attempt) : attempt();
+  if (txn_.enabled()) {
     if (err && !is_record_too_large(err)) {
       metrics_.produce_errors[record.destination].fetch_add(1, std::memory_order_relaxed);
       txn_.fail();  // aborted and its inputs read again

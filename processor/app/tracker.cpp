@@ -198,15 +198,10 @@ void Tracker::produce_records(int slot, int32_t partition, const std::string& ke
 
 bool Tracker::produce(uint64_t tag, int topic, int32_t partition, std::string_view key,
                       std::string_view value, std::span<const kafka::Header> headers) noexcept {
-  kafka::Error err = io_.output.produce_to(topic, partition, key, value, headers, tag);
+  const auto attempt = [&] { return io_.output.produce_to(topic, partition, key, value, headers, tag); };
+  const kafka::Error err = txn_.enabled() ? produce_in_transaction(io_.output, fatal_, attempt) : attempt();
   if (!err) return true;
   if (txn_.enabled()) {
-    // Inside a transaction the record must go in now, before the commit: wait for room.
-    while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && fatal_.empty()) {
-      io_.output.poll(20);
-      err = io_.output.produce_to(topic, partition, key, value, headers, tag);
-    }
-    if (!err) return true;
     metrics_.produce_errors.fetch_add(1, std::memory_order_relaxed);
     produce_failure_log_.warn("produce to {}: {}; the transaction is aborted", io_.output.topic_name(topic),
                               kafka::describe(err));
@@ -308,86 +303,6 @@ void Tracker::on_delivery(const kafka::Delivery& d) noexcept {
     metrics_.states_written.fetch_add(1, std::memory_order_relaxed);
   }
   offsets_.acknowledge(tag);
-}
-
-size_t Tracker::unwritten() const noexcept {
-  size_t keys = 0;
-  for (const auto& p : partitions_)
-    if (p) keys += p->unwritten.size();
-  return keys;
-}
-
-void Tracker::write_stores() noexcept {
-  for (size_t slot = 0; slot < partitions_.size(); ++slot) write_store(static_cast<int>(slot));
-}
-
-void Tracker::write_store(int slot) noexcept {
-  Partition* p = partition_of(slot);
-  if (!p || p->unwritten.empty()) return;
-  write_.changes.clear();
-  for (const auto* entry : p->unwritten) {
-    const Pending& pending = entry->second;
-    write_.changes.push_back({entry->first, pending.acknowledged,
-                              tracking::encoded_last_report_ms(pending.acknowledged).value_or(0),
-                              pending.stored_report_ms});
-  }
-  write_.changelog_offset = p->acknowledged_offset;
-  std::string error;
-  if (!p->store->apply(write_, error)) {
-    fatal_ = error;
-    return;
-  }
-  for (auto* entry : p->unwritten) {
-    Pending& pending = entry->second;
-    pending.stored_report_ms = tracking::encoded_last_report_ms(pending.acknowledged).value_or(-1);
-    pending.unwritten = false;
-    if (pending.unacknowledged > 0) continue;
-    auto node = p->pending.extract(p->pending.find(entry->first));
-    if (p->spare.size() < kSparePending) p->spare.push_back(std::move(node));
-  }
-  p->unwritten.clear();
-}
-
-void Tracker::expire() noexcept {
-  const int64_t retention_ms = int64_t{config_.tracking.retention_days} * 86'400'000;
-  for (size_t slot = 0; slot < partitions_.size(); ++slot) {
-    Partition* p = partition_of(static_cast<int>(slot));
-    if (!p || !p->ready || p->stream_time_ms - retention_ms <= 0) continue;
-    const int32_t partition = offsets_.slot(static_cast<int>(slot)).partition;
-    for (const auto& [key, report_ms] : p->store->expired(p->stream_time_ms - retention_ms, 1000)) {
-      auto [it, fresh] = p->pending.try_emplace(key);
-      if (!fresh) continue;  // changing right now: not expired
-      txn_.ensure_open(fatal_);
-      it->second.stored_report_ms = report_ms;
-      it->second.unacknowledged = 1;
-      (void)produce(OffsetTracker::encode({static_cast<int>(slot), kExpiry, 0}), changelog_topic_, partition,
-                    key, std::string_view());
-    }
-  }
-}
-
-void Tracker::end_transaction() noexcept {
-  // The commit waits for every record of the transaction anyway; waiting here first makes sure
-  // their delivery reports are served while the transaction is open.
-  (void)io_.output.flush(30000);
-  if (txn_.commit(fatal_)) {
-    write_stores();  // the commit served every delivery: what is acknowledged is committed
-    return;
-  }
-  forget_uncommitted();
-}
-
-void Tracker::forget_uncommitted() noexcept {
-  // The stores hold only committed changes: forgetting the pending ones goes back to them.
-  for (size_t slot = 0; slot < partitions_.size(); ++slot) {
-    Partition* p = partition_of(static_cast<int>(slot));
-    if (!p) continue;
-    p->pending.clear();
-    p->unwritten.clear();
-    p->acknowledged_offset = p->store->checkpoint();
-    if (offsets_.slot(static_cast<int>(slot)).assigned) offsets_.assign(static_cast<int>(slot));
-  }
-  retries_.clear();
 }
 
 void Tracker::store_offsets() noexcept {

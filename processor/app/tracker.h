@@ -4,7 +4,8 @@
 // message-state topic -> store the input offset once both are acknowledged; the acknowledged
 // changelog records go into the partition's RocksDB store with the changelog offset they reach.
 //
-//   tracker.cpp          the loop, one record, deliveries, the store writes, retention
+//   tracker.cpp          the loop, one record, produce and deliveries
+//   tracker_store.cpp    the store writes, exactly-once commits and aborts, retention
 //   tracker_restore.cpp  partitions assigned (open the store, restore it from the changelog) and
 //                        revoked (finish, write, close); gauges and shutdown
 #pragma once

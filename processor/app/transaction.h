@@ -14,6 +14,18 @@
 
 namespace dlr::app {
 
+/// Inside a transaction a record must go in before the commit, not be set aside: while the
+/// producer's queue is full, serve deliveries and try again (until `fatal` is set).
+template <typename Produce>
+kafka::Error produce_in_transaction(kafka::Output& output, const std::string& fatal, Produce&& produce) {
+  kafka::Error err = produce();
+  while (err == RD_KAFKA_RESP_ERR__QUEUE_FULL && fatal.empty()) {
+    output.poll(20);
+    err = produce();
+  }
+  return err;
+}
+
 class Transaction {
  public:
   static constexpr std::chrono::milliseconds kPeriod{100};
