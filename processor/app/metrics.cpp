@@ -2,6 +2,7 @@
 
 #include <fmt/format.h>
 
+#include <chrono>
 #include <iterator>
 
 #include "prometheus.h"
@@ -14,6 +15,9 @@ using prometheus::single;
 void Metrics::set_catalog_version(std::string_view version) {
   std::lock_guard lock(catalog_mutex);
   catalog_version_.assign(version);
+  catalog_loaded_unix_s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
+          .count();
 }
 
 std::string Metrics::ready_text() const {

@@ -51,13 +51,13 @@ struct Metrics {
   std::atomic<bool> fatal{false};
   std::atomic<int64_t> loop_heartbeat_ms{0};  ///< steady clock ms of the run loop's last turn
   std::atomic<double> reports_per_second{0};
-  Counter catalog_reloads_applied{};    ///< a new catalogue built and swapped in
+  Counter catalog_reloads_applied{};    ///< a new catalogue swapped in by the run loop
   Counter catalog_reloads_unchanged{};  ///< reload asked, files give the active version
   Counter catalog_reloads_failed{};     ///< the new files did not load: the last good one stays
   std::atomic<bool> catalog_last_reload_ok{true};
-  std::atomic<int64_t> catalog_loaded_unix_s{0};  ///< when the active catalogue was loaded
+  std::atomic<int64_t> catalog_loaded_unix_s{0};  ///< when the active catalogue became active
 
-  /// The active catalogue version: written by the run loop at a swap, read by the endpoint.
+  /// The active catalogue version (and when it became so): written at start and at a swap.
   void set_catalog_version(std::string_view version);
   [[nodiscard]] std::string catalog_version() const;
 

@@ -5,14 +5,7 @@
 #include "dlr/catalog/loader.h"
 
 namespace dlr::app {
-namespace {
-
-int64_t unix_seconds() {
-  return std::chrono::duration_cast<std::chrono::seconds>(std::chrono::system_clock::now().time_since_epoch())
-      .count();
-}
-
-}  // namespace
+namespace {}  // namespace
 
 CatalogReloader::CatalogReloader(Options options, const catalog::Catalog& active, Metrics& metrics,
                                  std::atomic<bool>& requested)
@@ -22,7 +15,6 @@ CatalogReloader::CatalogReloader(Options options, const catalog::Catalog& active
       active_version_(active.version()) {
   loaded_stamps_ = stamp();
   metrics_.set_catalog_version(active_version_);
-  metrics_.catalog_loaded_unix_s = unix_seconds();
 }
 
 CatalogReloader::~CatalogReloader() {
@@ -94,8 +86,8 @@ CatalogReloader::Result CatalogReloader::reload(const char* trigger) {
     pending_ = std::move(loaded.catalog);
     has_pending_.store(true, std::memory_order_release);
   }
-  metrics_.catalog_reloads_applied.fetch_add(1, std::memory_order_relaxed);
-  metrics_.catalog_loaded_unix_s = unix_seconds();
+  // dlr_catalog_reloads_total{result="applied"} counts when the stage swaps it in, with
+  // dlr_catalog_info: a scrape never shows a reload applied while the old version is stamped.
   return Result::applied;
 }
 

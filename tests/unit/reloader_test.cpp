@@ -62,7 +62,7 @@ class Reloader : public ::testing::Test {
 
 }  // namespace
 
-TEST_F(Reloader, PublishesANewCatalogueOnceAndCountsIt) {
+TEST_F(Reloader, PublishesANewCatalogueOnceAndLeavesCountingToTheSwap) {
   CatalogReloader reloader({codes(), policy(), {}}, *initial_, metrics_, requested_);
   EXPECT_EQ(reloader.take(), nullptr);
   write(codes(), changed("changed once"));
@@ -71,7 +71,7 @@ TEST_F(Reloader, PublishesANewCatalogueOnceAndCountsIt) {
   ASSERT_NE(next, nullptr);
   EXPECT_NE(next->version(), initial_->version());
   EXPECT_EQ(reloader.take(), nullptr) << "handed over twice";
-  EXPECT_EQ(metrics_.catalog_reloads_applied.load(), 1u);
+  EXPECT_EQ(metrics_.catalog_reloads_applied.load(), 0u) << "counted before the stage swapped it in";
 }
 
 TEST_F(Reloader, SameFilesChangeNothing) {
@@ -110,7 +110,6 @@ TEST_F(Reloader, SighupFlagAndFileWatchBothReload) {
   std::shared_ptr<const dlr::catalog::Catalog> got;
   EXPECT_TRUE(wait_for([&] { return (got = reloader.take()) != nullptr; }))
       << "the file change was not loaded";
-  EXPECT_EQ(metrics_.catalog_reloads_applied.load(), 1u);
 
   requested_ = true;  // what the SIGHUP handler does; the files are as last loaded
   EXPECT_TRUE(wait_for([&] { return metrics_.catalog_reloads_unchanged.load() == 1; }));

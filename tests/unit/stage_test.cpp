@@ -229,6 +229,7 @@ TEST(RunLoop, CatalogueSwapHappensOnlyBetweenMessages) {
   }
   EXPECT_TRUE(swapped);
   EXPECT_EQ(loop.metrics.catalog_version(), next->version());
+  EXPECT_EQ(loop.metrics.catalog_reloads_applied.load(), 1u) << "the swap is what counts a reload applied";
 }
 
 TEST(RunLoop, RetryRecordsCarryTheNextAttempt) {
