@@ -5,7 +5,6 @@
 #include "dlr/catalog/loader.h"
 
 namespace dlr::app {
-namespace {}  // namespace
 
 CatalogReloader::CatalogReloader(Options options, const catalog::Catalog& active, Metrics& metrics,
                                  std::atomic<bool>& requested)
@@ -86,9 +85,7 @@ CatalogReloader::Result CatalogReloader::reload(const char* trigger) {
     pending_ = std::move(loaded.catalog);
     has_pending_.store(true, std::memory_order_release);
   }
-  // dlr_catalog_reloads_total{result="applied"} counts when the stage swaps it in, with
-  // dlr_catalog_info: a scrape never shows a reload applied while the old version is stamped.
-  return Result::applied;
+  return Result::applied;  // counted as applied when the stage swaps it in
 }
 
 void CatalogReloader::loop() {

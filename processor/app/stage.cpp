@@ -111,6 +111,7 @@ void Stage::check_clients() noexcept {
 void Stage::apply_catalog(std::shared_ptr<const catalog::Catalog> next) {
   const std::string previous(processor_.catalog().version());
   processor_.set_catalog(std::move(next));  // the old one is freed here: no output record refers to it
+  // Version first, then the count: a scrape that sees the reload applied sees its version too.
   metrics_.set_catalog_version(processor_.catalog().version());
   metrics_.catalog_reloads_applied.fetch_add(1, std::memory_order_relaxed);
   spdlog::info("catalogue {} active (was {})", processor_.catalog().version(), previous);
