@@ -17,6 +17,7 @@ using Clock = std::chrono::steady_clock;
 namespace {
 constexpr size_t kRestoreBatch = 20000;  // distinct keys per store write
 constexpr int kRestoreStallPolls = 120;  // of 500 ms: a minute without a record before giving up
+constexpr int kRestoreNoticePolls = 4;   // two seconds without one: said why in the log
 }  // namespace
 
 void Tracker::on_assigned(std::span<const kafka::TopicPartition> partitions) noexcept {
@@ -91,10 +92,22 @@ void Tracker::read_changelog(Partition& p, int32_t partition, int64_t end,
   for (bool done = false; !done && fatal_.empty();) {
     const kafka::InputRecord* r = io_.restore.poll(500);
     if (!r) {
-      // The last offsets may hold no record (a transaction marker, a tombstone compacted away).
-      done = io_.restore.position() >= end;
-      if (!done && ++idle >= kRestoreStallPolls)
-        fatal_ = "restoring partition " + std::to_string(partition) + ": no record for a minute";
+      // The last offsets may hold no record (a transaction marker, a tombstone compacted away),
+      // or belong to a transaction left open by an instance that died: nothing after it is
+      // readable until the broker aborts it (transaction.timeout.ms after it began).
+      const int64_t position = io_.restore.position();
+      done = position >= end;
+      if (!done && idle == kRestoreNoticePolls) {
+        spdlog::info(
+            "restoring partition {}: waiting at changelog offset {} of {} for a transaction left open to end",
+            partition, position, end);
+      }
+      if (!done && ++idle >= kRestoreStallPolls) {
+        fatal_ = "restoring partition " + std::to_string(partition) +
+                 ": no record for a minute at changelog offset " + std::to_string(position) + " of " +
+                 std::to_string(end) +
+                 " (a transaction left open that does not end, or the broker unreachable)";
+      }
       if (done && !batch.empty()) apply();
       continue;
     }

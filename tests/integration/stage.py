@@ -101,15 +101,22 @@ def read_all(topic, timeout=60):
     key, value, headers (a dict; last value wins), timestamp."""
     consumer = Consumer({"bootstrap.servers": BROKERS, "group.id": "reader-" + uuid.uuid4().hex,
                          "enable.auto.commit": False, "enable.partition.eof": False})
+    # A read_committed consumer is told the last stable offset, which stops before a transaction
+    # still open (one a killed instance left): records committed after it would be missed. The
+    # high watermark comes from a consumer that sees every record; reading up to it waits for
+    # such a transaction to end.
+    everything = Consumer({"bootstrap.servers": BROKERS, "group.id": "reader-" + uuid.uuid4().hex,
+                           "isolation.level": "read_uncommitted"})
     meta = consumer.list_topics(topic, timeout=10)
     partitions = sorted(meta.topics[topic].partitions)
     ends = {}
     assignment = []
     for p in partitions:
-        low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
+        low, high = everything.get_watermark_offsets(TopicPartition(topic, p), timeout=10)
         if high > low:
             ends[p] = high
             assignment.append(TopicPartition(topic, p, low))
+    everything.close()
     records = []
     if assignment:
         consumer.assign(assignment)

@@ -1,7 +1,22 @@
 #include "dlr/kafka/kafka_io.h"
 
+#include "dlr/kafka/properties.h"
+
 namespace dlr::kafka {
 namespace {
+
+rd_kafka_t* new_consumer(const Properties& properties, std::string& error) {
+  ConfPtr conf = make_conf(properties, error);
+  if (!conf) return nullptr;
+  char message[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), message, sizeof message);
+  if (!rk) {
+    error = message;
+    return nullptr;
+  }
+  (void)conf.release();  // rd_kafka_new took it
+  return rk;
+}
 
 // Topic names in a list must be NUL-terminated for librdkafka.
 PartitionList to_list(std::span<const TopicPartition> partitions) {
@@ -144,17 +159,20 @@ TxnStatus KafkaTransactions::send_offsets(std::span<const TopicPartition> offset
 
 std::unique_ptr<KafkaPartitionReader> KafkaPartitionReader::create(const Properties& properties,
                                                                    std::string& error) {
-  ConfPtr conf = make_conf(properties, error);
-  if (!conf) return nullptr;
-  char message[512];
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf.get(), message, sizeof message);
-  if (!rk) {
-    error = message;
-    return nullptr;
-  }
-  (void)conf.release();  // rd_kafka_new took it
+  rd_kafka_t* rk = new_consumer(properties, error);
+  if (!rk) return nullptr;
   rd_kafka_poll_set_consumer(rk);
-  return std::unique_ptr<KafkaPartitionReader>(new KafkaPartitionReader(rk));
+  std::unique_ptr<KafkaPartitionReader> reader(new KafkaPartitionReader(rk));
+  if (property(properties, "isolation.level") != "read_uncommitted") {
+    // Under read_committed the broker answers with the last stable offset, which stops before a
+    // transaction still open: committed records written after it would be missed. The high
+    // watermark comes from a handle that sees every record.
+    Properties all = properties;
+    all.emplace_back("isolation.level", "read_uncommitted");
+    reader->watermarks_ = new_consumer(all, error);
+    if (!reader->watermarks_) return nullptr;
+  }
+  return reader;
 }
 
 KafkaPartitionReader::~KafkaPartitionReader() {
@@ -162,12 +180,14 @@ KafkaPartitionReader::~KafkaPartitionReader() {
   stop();
   rd_kafka_consumer_close(rk_);
   rd_kafka_destroy(rk_);
+  if (watermarks_) rd_kafka_destroy(watermarks_);
 }
 
 Error KafkaPartitionReader::end_offset(std::string_view topic, int32_t partition, int64_t& end,
                                        int timeout_ms) noexcept {
   int64_t low = 0;
-  return rd_kafka_query_watermark_offsets(rk_, std::string(topic).c_str(), partition, &low, &end, timeout_ms);
+  return rd_kafka_query_watermark_offsets(watermarks_ ? watermarks_ : rk_, std::string(topic).c_str(),
+                                          partition, &low, &end, timeout_ms);
 }
 
 Error KafkaPartitionReader::start(std::string_view topic, int32_t partition, int64_t offset) noexcept {

@@ -80,7 +80,9 @@ class Input {
 class PartitionReader {
  public:
   virtual ~PartitionReader() = default;
-  /// The partition's high watermark now: the offset after its last record.
+  /// The partition's high watermark now: the offset after its last record, committed or not.
+  /// Read up to it under read_committed, a transaction still open must end first (its records
+  /// are then skipped or read): what was committed after it is not missed.
   virtual Error end_offset(std::string_view topic, int32_t partition, int64_t& end,
                            int timeout_ms) noexcept = 0;
   /// Reads `topic`/`partition` from `offset` on (replacing what was read before).

@@ -64,6 +64,7 @@ class KafkaPartitionReader final : public PartitionReader {
   std::string topic_;
   int32_t partition_ = 0;
   rd_kafka_t* rk_;
+  rd_kafka_t* watermarks_ = nullptr;  ///< read_uncommitted: the high watermark, not the stable offset
   MessagePtr current_;
   InputRecord record_;
 };
