@@ -324,3 +324,25 @@ TEST(Process, DepthCheckAgreesWithAByteByByteScanOnRandomText) {
   }
   EXPECT_GT(deep, 1000);  // both answers were exercised
 }
+
+// Whatever breaks a document, the error says where: one byte of a valid batch replaced, at every
+// offset, by each byte that JSON forbids there or that changes its structure.
+TEST(Process, EveryDocumentErrorHasAPositionInsideTheMessage) {
+  core::Processor processor(shipped(), {});
+  core::Result result;
+  const std::string valid =
+      R"({"results":[{"messageId":"a","status":{"id":5,"groupId":3},"conversation":{"canInitiate":false,"id":null},"x":[1,2.5,"s"]}]})";
+  int errors = 0;
+  for (size_t at = 0; at < valid.size(); ++at) {
+    for (const char byte : {'\x1a', ':', ',', '}', ']', '"', 'x'}) {
+      std::string text = valid;
+      text[at] = byte;
+      processor.process(text, Channel::sms, result);
+      if (result.document_error == Reason::none) continue;
+      ++errors;
+      ASSERT_GE(result.document_position, 0) << core::to_string(result.document_error) << " in " << text;
+      ASSERT_LE(result.document_position, static_cast<int64_t>(text.size())) << text;
+    }
+  }
+  EXPECT_GT(errors, 200);  // most replacements break the document
+}

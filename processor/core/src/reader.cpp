@@ -76,11 +76,35 @@ int64_t first_invalid_utf8(std::string_view text) noexcept {
   return static_cast<int64_t>(n);
 }
 
-// A parse error with where it is: for an unbalanced document or an unclosed string the parser's
-// own location is where it stopped looking, not where the fault is.
+// The offset of the first control byte inside a string (JSON wants it escaped), or -1. A byte
+// loop, on the error path only.
+int64_t first_unescaped_control(std::string_view text) noexcept {
+  bool in_string = false, escaped = false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const auto c = static_cast<unsigned char>(text[i]);
+    if (!in_string) {
+      in_string = c == '"';
+    } else if (escaped) {
+      escaped = false;
+    } else if (c == '\\') {
+      escaped = true;
+    } else if (c == '"') {
+      in_string = false;
+    } else if (c < 0x20) {
+      return static_cast<int64_t>(i);
+    }
+  }
+  return -1;
+}
+
+// A parse error with where it is: for an unbalanced document, an unclosed string or a control
+// byte in a string the parser's own location is where it stopped looking (or none), not where the
+// fault is.
 DocumentError parse_error(simdjson::error_code error, std::string_view message, int64_t parser_at) noexcept {
   if (error == simdjson::UTF8_ERROR)
     return {document_reason(error), simdjson::error_message(error), first_invalid_utf8(message)};
+  if (error == simdjson::UNESCAPED_CHARS)
+    return {document_reason(error), simdjson::error_message(error), first_unescaped_control(message)};
   if (error != simdjson::INCOMPLETE_ARRAY_OR_OBJECT && error != simdjson::UNCLOSED_STRING)
     return {document_reason(error), simdjson::error_message(error), parser_at};
   const int64_t at = where_it_breaks(message);
@@ -224,6 +248,49 @@ DocumentError Walk::root(std::string_view message) noexcept {
   return array(reports);
 }
 
+// Every value read, none skipped, so On-Demand checks them all and stops at the first fault.
+// Depth is bounded by the max_depth check before any parse.
+simdjson::error_code visit(ond::value value) noexcept {
+  ond::json_type type{};
+  if (auto error = value.type().get(type)) return error;
+  switch (type) {
+    case ond::json_type::array: {
+      ond::array array;
+      if (auto error = value.get_array().get(array)) return error;
+      for (auto element : array) {
+        ond::value item;
+        if (auto error = element.get(item)) return error;
+        if (auto error = visit(item)) return error;
+      }
+      return simdjson::SUCCESS;
+    }
+    case ond::json_type::object: {
+      ond::object object;
+      if (auto error = value.get_object().get(object)) return error;
+      for (auto member : object) {
+        ond::field field;
+        if (auto error = std::move(member).get(field)) return error;
+        std::string_view key;
+        if (auto error = field.unescaped_key().get(key)) return error;
+        if (auto error = visit(field.value())) return error;
+      }
+      return simdjson::SUCCESS;
+    }
+    case ond::json_type::number:
+      return value.get_number().error();
+    case ond::json_type::string:
+      return value.get_string().error();
+    case ond::json_type::boolean:
+      return value.get_bool().error();
+    case ond::json_type::null: {
+      bool null = false;
+      if (auto error = value.is_null().get(null)) return error;
+      return null ? simdjson::SUCCESS : simdjson::N_ATOM_ERROR;
+    }
+  }
+  return simdjson::SUCCESS;
+}
+
 }  // namespace
 
 DocumentReader::DocumentReader(size_t max_document_bytes, size_t max_depth)
@@ -265,15 +332,45 @@ DocumentError DocumentReader::walk(std::string_view message, ReportSink& sink) n
 DocumentError DocumentReader::validate(size_t size) noexcept {
   simdjson::dom::element root;
   if (auto error = validator_.parse(buffer_.get(), size, false).get(root)) {
-    return {document_reason(error), simdjson::error_message(error), -1};
+    return parse_error(error, {buffer_.get(), size}, fault_position(size));
   }
   // On-Demand stops at the first "results": the reports of a second one would go nowhere.
   if (simdjson::dom::object object; root.get_object().get(object) == simdjson::SUCCESS) {
     int batches = 0;
     for (auto field : object) batches += field.key == "results";
-    if (batches > 1) return {Reason::duplicate_field, "the batch has two \"results\" arrays", -1};
+    if (batches > 1) {
+      return {Reason::duplicate_field, "the batch has two \"results\" arrays", second_results_position(size)};
+    }
   }
   return {};
+}
+
+// The DOM parser says what is wrong, not where: a second, complete On-Demand walk finds where.
+// On the error path only.
+int64_t DocumentReader::fault_position(size_t size) noexcept {
+  ond::document doc;
+  if (parser_.iterate(buffer_.get(), size, buffer_capacity_).get(doc)) return -1;
+  ond::value root;
+  simdjson::error_code error = doc.get_value().get(root);
+  if (!error) error = visit(root);
+  const char* at = nullptr;
+  if (!error || doc.current_location().get(at)) return -1;
+  return at - buffer_.get();
+}
+
+// Where the second "results" key begins (its opening quote).
+int64_t DocumentReader::second_results_position(size_t size) noexcept {
+  ond::document doc;
+  ond::object object;
+  if (parser_.iterate(buffer_.get(), size, buffer_capacity_).get(doc) || doc.get_object().get(object))
+    return -1;
+  int seen = 0;
+  for (auto member : object) {
+    ond::field field;
+    if (std::move(member).get(field)) return -1;
+    if (field.key() == "results" && ++seen == 2) return field.key().raw() - 1 - buffer_.get();
+  }
+  return -1;
 }
 
 }  // namespace dlr::core

@@ -62,6 +62,8 @@ class DocumentReader {
  private:
   DocumentError walk(std::string_view message, ReportSink& sink) noexcept;
   DocumentError validate(size_t size) noexcept;
+  int64_t fault_position(size_t size) noexcept;
+  int64_t second_results_position(size_t size) noexcept;
 
   simdjson::ondemand::parser parser_;
   simdjson::dom::parser validator_;  ///< checks what On-Demand skipped
