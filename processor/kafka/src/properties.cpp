@@ -33,7 +33,11 @@ Properties consumer_properties(const ClientSettings& c) {
 }
 
 Properties reader_properties(const ClientSettings& c) {
-  Properties p = {{"enable.partition.eof", "false"}, {"queued.max.messages.kbytes", "32768"}};
+  // One partition after another through one connection: a fetch left waiting at the end of the
+  // last partition would hold up the next one for up to fetch.wait.max.ms (500 ms by default).
+  Properties p = {{"enable.partition.eof", "false"},
+                  {"queued.max.messages.kbytes", "32768"},
+                  {"fetch.wait.max.ms", "10"}};
   for (const auto& kv : c.common) p.emplace_back(kv);
   for (const auto& kv : c.consumer) p.emplace_back(kv);
   p.emplace_back("bootstrap.servers", c.brokers);
