@@ -186,8 +186,15 @@ KafkaPartitionReader::~KafkaPartitionReader() {
 Error KafkaPartitionReader::end_offset(std::string_view topic, int32_t partition, int64_t& end,
                                        int timeout_ms) noexcept {
   int64_t low = 0;
-  return rd_kafka_query_watermark_offsets(watermarks_ ? watermarks_ : rk_, std::string(topic).c_str(),
-                                          partition, &low, &end, timeout_ms);
+  const std::string name(topic);
+  if (watermarks_ && !connected_) {
+    // The reading handle asks once too: it connects and learns the leaders now, not at the first
+    // fetch of a restore (which would count that second or so as restoring).
+    int64_t stable = 0;
+    connected_ = !rd_kafka_query_watermark_offsets(rk_, name.c_str(), partition, &low, &stable, timeout_ms);
+  }
+  return rd_kafka_query_watermark_offsets(watermarks_ ? watermarks_ : rk_, name.c_str(), partition, &low,
+                                          &end, timeout_ms);
 }
 
 Error KafkaPartitionReader::start(std::string_view topic, int32_t partition, int64_t offset) noexcept {

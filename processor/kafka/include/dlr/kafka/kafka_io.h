@@ -65,6 +65,7 @@ class KafkaPartitionReader final : public PartitionReader {
   int32_t partition_ = 0;
   rd_kafka_t* rk_;
   rd_kafka_t* watermarks_ = nullptr;  ///< read_uncommitted: the high watermark, not the stable offset
+  bool connected_ = false;            ///< rk_ has asked the broker something
   MessagePtr current_;
   InputRecord record_;
 };
