@@ -1,9 +1,10 @@
 #include "endpoint.h"
 
 #include <arpa/inet.h>
+#include <fcntl.h>
+#include <microhttpd.h>
 #include <netdb.h>
 #include <netinet/in.h>
-#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -14,30 +15,34 @@
 namespace dlr::app {
 namespace {
 
-const char* status_text(int status) {
-  switch (status) {
-    case 200:
-      return "OK";
-    case 404:
-      return "Not Found";
-    case 405:
-      return "Method Not Allowed";
-    case 503:
-      return "Service Unavailable";
-    default:
-      return "Error";
-  }
-}
+// Scrapes and probes are small: a request bigger than this is refused, an idle connection dropped.
+constexpr size_t kRequestMemory = 16 * 1024;
+constexpr unsigned kIdleSeconds = 10;
+constexpr unsigned kMaxConnections = 1000;
 
-void write_all(int fd, std::string_view data) {
-  while (!data.empty()) {
-    const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-    if (n <= 0) return;
-    data.remove_prefix(static_cast<size_t>(n));
-  }
+// Called by libmicrohttpd's polling thread for each request, once its headers are in; a body,
+// if any, is not read.
+MHD_Result answer(void* self, MHD_Connection* connection, const char* url, const char* method,
+                  const char* /*version*/, const char* /*upload_data*/, size_t* upload_data_size,
+                  void** /*request*/) {
+  *upload_data_size = 0;
+  EndpointResponse response = static_cast<const Endpoint*>(self)->respond(method, url);
+  MHD_Response* reply =
+      MHD_create_response_from_buffer(response.body.size(), response.body.data(), MHD_RESPMEM_MUST_COPY);
+  if (!reply) return MHD_NO;
+  (void)MHD_add_response_header(reply, MHD_HTTP_HEADER_CONTENT_TYPE, response.content_type.c_str());
+  (void)MHD_add_response_header(reply, MHD_HTTP_HEADER_CONNECTION, "close");
+  const MHD_Result queued = MHD_queue_response(connection, static_cast<unsigned>(response.status), reply);
+  MHD_destroy_response(reply);
+  return queued;
 }
 
 }  // namespace
+
+EndpointResponse Endpoint::respond(std::string_view method, const std::string& path) const {
+  if (method != "GET" && method != "HEAD") return {405, "text/plain; charset=utf-8", "only GET\n"};
+  return handler_(path);
+}
 
 std::string Endpoint::start(const std::string& address, Handler handler) {
   const size_t colon = address.rfind(':');
@@ -58,7 +63,7 @@ std::string Endpoint::start(const std::string& address, Handler handler) {
     if (fd < 0) continue;
     const int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, 16) == 0) {
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, 128) == 0) {
       fd_ = fd;
       sockaddr_storage bound{};
       socklen_t len = sizeof bound;
@@ -73,51 +78,25 @@ std::string Endpoint::start(const std::string& address, Handler handler) {
   ::freeaddrinfo(found);
   if (fd_ < 0) return "cannot listen on " + address + ": " + error;
   handler_ = std::move(handler);
-  thread_ = std::thread([this] { serve(); });
+  (void)::fcntl(fd_, F_SETFL, ::fcntl(fd_, F_GETFL) | O_NONBLOCK);
+  // One thread polling every connection (epoll): a client that sends nothing or reads nothing
+  // holds a little memory until it times out, never the thread that answers the probes.
+  daemon_ = MHD_start_daemon(MHD_USE_EPOLL_INTERNAL_THREAD, 0, nullptr, nullptr, &answer, this,
+                             MHD_OPTION_LISTEN_SOCKET, fd_, MHD_OPTION_CONNECTION_TIMEOUT, kIdleSeconds,
+                             MHD_OPTION_CONNECTION_LIMIT, kMaxConnections, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+                             kRequestMemory, MHD_OPTION_END);
+  if (!daemon_) {
+    ::close(fd_);
+    fd_ = -1;
+    return "cannot serve HTTP on " + address;
+  }
   return {};
 }
 
 void Endpoint::stop() {
-  stopping_ = true;
-  if (thread_.joinable()) thread_.join();
-  if (fd_ >= 0) ::close(fd_);
+  if (daemon_) MHD_stop_daemon(daemon_);  // closes the listening socket too
+  daemon_ = nullptr;
   fd_ = -1;
-}
-
-void Endpoint::serve() {
-  char buffer[2048];
-  while (!stopping_) {
-    pollfd p{fd_, POLLIN, 0};
-    if (::poll(&p, 1, 200) <= 0) continue;
-    const int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-    if (client < 0) continue;
-    // A request line and headers fit in one read from a local scraper; wait at most 2 s for it.
-    pollfd c{client, POLLIN, 0};
-    ssize_t n = 0;
-    if (::poll(&c, 1, 2000) > 0) n = ::recv(client, buffer, sizeof buffer - 1, 0);
-    EndpointResponse response;
-    if (n > 0) {
-      const std::string_view request(buffer, static_cast<size_t>(n));
-      const size_t sp1 = request.find(' ');
-      const size_t sp2 = sp1 == std::string_view::npos ? sp1 : request.find(' ', sp1 + 1);
-      const std::string_view method = request.substr(0, sp1);
-      std::string path(sp2 == std::string_view::npos ? std::string_view()
-                                                     : request.substr(sp1 + 1, sp2 - sp1 - 1));
-      if (const size_t q = path.find('?'); q != std::string::npos) path.resize(q);
-      if (method != "GET" && method != "HEAD") {
-        response = {405, "text/plain; charset=utf-8", "only GET\n"};
-      } else {
-        response = handler_(path);
-      }
-      std::string head = "HTTP/1.1 " + std::to_string(response.status) + " " + status_text(response.status) +
-                         "\r\nContent-Type: " + response.content_type +
-                         "\r\nContent-Length: " + std::to_string(response.body.size()) +
-                         "\r\nConnection: close\r\n\r\n";
-      write_all(client, head);
-      if (method != "HEAD") write_all(client, response.body);
-    }
-    ::close(client);
-  }
 }
 
 }  // namespace dlr::app

@@ -1,11 +1,12 @@
-// The HTTP endpoint of the Kafka stage: GET /metrics (Prometheus), /healthz and /readyz.
-// One thread, one connection at a time: scrapes and probes are rare and small.
+// The HTTP endpoint of both stages: GET /metrics (Prometheus), /healthz, /readyz and the status
+// pages, served by libmicrohttpd on one polling thread with idle timeouts and request limits.
 #pragma once
 
-#include <atomic>
 #include <functional>
 #include <string>
-#include <thread>
+#include <string_view>
+
+struct MHD_Daemon;
 
 namespace dlr::app {
 
@@ -26,16 +27,16 @@ class Endpoint {
   /// Binds HOST:PORT and serves on a thread. Returns "" or why it could not bind.
   [[nodiscard]] std::string start(const std::string& address, Handler handler);
   void stop();
+  /// The answer to one request (called on the HTTP thread).
+  [[nodiscard]] EndpointResponse respond(std::string_view method, const std::string& path) const;
   /// The port actually bound (useful with port 0).
   [[nodiscard]] int port() const noexcept { return port_; }
 
  private:
-  void serve();
   int fd_ = -1;
   int port_ = 0;
   Handler handler_;
-  std::atomic<bool> stopping_{false};
-  std::thread thread_;
+  MHD_Daemon* daemon_ = nullptr;
 };
 
 }  // namespace dlr::app

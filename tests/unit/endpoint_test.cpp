@@ -5,12 +5,17 @@
 #include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
+#include <poll.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
+#include <cerrno>
+#include <chrono>
 #include <string>
 #include <thread>
+#include <vector>
 
 #include "metrics.h"
 #include "status_pages.h"
@@ -18,17 +23,25 @@
 namespace dlr::app {
 namespace {
 
-// One request over loopback; returns the whole response, status line first.
-std::string ask(int port, const std::string& method, const std::string& path) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+// A loopback socket connected (or, non-blocking, connecting) to `port`, or -1.
+int connect_to(int port, bool nonblocking = false) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM | (nonblocking ? SOCK_NONBLOCK : 0), 0);
   sockaddr_in to{};
   to.sin_family = AF_INET;
   to.sin_port = htons(static_cast<uint16_t>(port));
   to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0 &&
+      !(nonblocking && errno == EINPROGRESS)) {
     ::close(fd);
-    return "connect failed";
+    return -1;
   }
+  return fd;
+}
+
+// One request over loopback; returns the whole response, status line first.
+std::string ask(int port, const std::string& method, const std::string& path) {
+  const int fd = connect_to(port);
+  if (fd < 0) return "connect failed";
   const std::string request = method + " " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
   ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
   std::string response;
@@ -104,6 +117,70 @@ TEST_F(StatusEndpoint, IsUnhealthyOnceTheRunLoopStallsOrFails) {
 TEST_F(StatusEndpoint, AnswersUnknownPathsAndMethodsWithErrors) {
   EXPECT_EQ(get(endpoint.port(), "/nope").rfind("HTTP/1.1 404", 0), 0u);
   EXPECT_EQ(ask(endpoint.port(), "POST", "/metrics").rfind("HTTP/1.1 405", 0), 0u);
+}
+
+// GET `path` and wait for the whole response until `deadline`; what arrived by then.
+std::string get_by(int port, const std::string& path, std::chrono::steady_clock::time_point deadline) {
+  const int fd = connect_to(port, true);
+  if (fd < 0) return "connect failed";
+  const auto left = [&] {
+    return static_cast<int>(std::max<int64_t>(
+        0, std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now())
+               .count()));
+  };
+  pollfd writable{fd, POLLOUT, 0};
+  if (::poll(&writable, 1, left()) <= 0) {
+    ::close(fd);
+    return "not connected";
+  }
+  const std::string request = "GET " + path + " HTTP/1.1\r\nHost: x\r\n\r\n";
+  ::send(fd, request.data(), request.size(), MSG_NOSIGNAL);
+  std::string response;
+  char buffer[4096];
+  for (;;) {
+    pollfd p{fd, POLLIN, 0};
+    if (::poll(&p, 1, left()) <= 0) break;
+    const ssize_t n = ::recv(fd, buffer, sizeof buffer, 0);
+    if (n <= 0) break;
+    response.append(buffer, static_cast<size_t>(n));
+  }
+  ::close(fd);
+  return response;
+}
+
+// What a liveness probe meets on a pod network with a misbehaving neighbour: connections that send
+// nothing, one that asks and never reads, one that sends headers without end.
+TEST_F(StatusEndpoint, ProbesAreAnsweredWhileOtherClientsHoldConnections) {
+  std::vector<int> idle;
+  for (int i = 0; i < 200; ++i) {
+    const int fd = connect_to(endpoint.port(), true);
+    ASSERT_GE(fd, 0);
+    idle.push_back(fd);
+  }
+  const auto writable = [](int fd) {
+    pollfd p{fd, POLLOUT, 0};
+    return ::poll(&p, 1, 1000) == 1;
+  };
+  const int never_reads = connect_to(endpoint.port(), true);
+  ASSERT_TRUE(writable(never_reads));
+  const std::string scrape = "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n";
+  ::send(never_reads, scrape.data(), scrape.size(), MSG_NOSIGNAL);
+  const int endless = connect_to(endpoint.port(), true);
+  ASSERT_TRUE(writable(endless));
+  const std::string huge = "GET /metrics HTTP/1.1\r\nX-Padding: " + std::string(64 * 1024, 'a');
+  ::send(endless, huge.data(), huge.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+
+  const std::string health =
+      get_by(endpoint.port(), "/healthz", std::chrono::steady_clock::now() + std::chrono::milliseconds(100));
+  EXPECT_EQ(health.rfind("HTTP/1.1 200", 0), 0u) << "no answer within 100 ms: '" << health << "'";
+  // The oversized request is refused, not buffered: its connection ends.
+  pollfd p{endless, POLLIN, 0};
+  ASSERT_EQ(::poll(&p, 1, 2000), 1);
+  char byte[256];
+  EXPECT_GE(::recv(endless, byte, sizeof byte, 0), 0);
+  for (const int fd : idle) ::close(fd);
+  ::close(never_reads);
+  ::close(endless);
 }
 
 }  // namespace
