@@ -74,8 +74,8 @@ int main(int argc, char** argv) {
     return 2;
   }
   const auto& c = loaded.config;
-  const dlr::kafka::ClientSettings settings{c.brokers,      c.group_id,       false,
-                                            c.kafka_common, c.kafka_consumer, c.kafka_producer};
+  const dlr::kafka::ClientSettings settings{c.brokers,        c.group_id,       false, c.kafka_common,
+                                            c.kafka_consumer, c.kafka_producer, {}};
   std::vector<std::string> topics;
   for (const auto& in : c.inputs) topics.push_back(in.topic);
   Relay relay(topics);

@@ -16,6 +16,7 @@
 #include "metrics.h"
 #include "reloader.h"
 #include "stage_clients.h"
+#include "state_dir_claim.h"
 #include "status_pages.h"
 #include "tracker.h"
 #include "watchdog.h"
@@ -175,10 +176,20 @@ int track_command(int argc, char** argv) {
   spdlog::info("metrics on http://{}/metrics (port {}), /healthz, /readyz", cfg.tracking.metrics_address,
                endpoint.port());
 
-  // The tracker's clients: its own group, the guarantee of the config, and a reader for the changelog.
-  const kafka::ClientSettings settings{cfg.brokers,      cfg.tracking.group_id, cfg.exactly_once,
-                                       cfg.kafka_common, cfg.kafka_consumer,    cfg.kafka_producer};
   std::string error;
+  const auto claim = StateDirClaim::claim(cfg.tracking.state_dir, error);
+  if (!claim) {
+    spdlog::error("cannot start: {}", error);
+    return 2;
+  }
+  // The tracker's clients: its own group, the guarantee of the config, and a reader for the changelog.
+  const kafka::ClientSettings settings{cfg.brokers,
+                                       cfg.tracking.group_id,
+                                       cfg.exactly_once,
+                                       cfg.kafka_common,
+                                       cfg.kafka_consumer,
+                                       cfg.kafka_producer,
+                                       cfg.tracking.group_id + "-" + claim->instance_id()};
   auto output = kafka::KafkaOutput::create(kafka::producer_properties(settings), error);
   auto input = output ? kafka::KafkaInput::create(kafka::consumer_properties(settings), error) : nullptr;
   auto restore =

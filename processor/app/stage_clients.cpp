@@ -7,7 +7,7 @@
 namespace dlr::app {
 
 kafka::ClientSettings client_settings(const config::Config& c) {
-  return {c.brokers, c.group_id, c.exactly_once, c.kafka_common, c.kafka_consumer, c.kafka_producer};
+  return {c.brokers, c.group_id, c.exactly_once, c.kafka_common, c.kafka_consumer, c.kafka_producer, {}};
 }
 
 std::unique_ptr<StageClients> StageClients::connect(const config::Config& config, std::string& error) {

@@ -11,10 +11,12 @@
 #include <optional>
 
 #include "dlr/catalog/loader.h"
+#include "dlr/kafka/properties.h"
 #include "dlr/tracking/state.h"
 #include "dlr/tracking/store.h"
 #include "fake_io.h"
 #include "shipped_catalog.h"
+#include "state_dir_claim.h"
 
 using namespace dlr;
 using fakes::FakeInput;
@@ -92,6 +94,32 @@ struct Tracking {
   fakes::FakeTransactions transactions;
   std::unique_ptr<app::Tracker> tracker;
 };
+
+// A restarted tracker must be the same transactional producer as the one before it (so the open
+// transaction of a killed predecessor ends at once), and two trackers must never share a folder.
+TEST(StateDirClaim, KeepsOneInstanceIdPerFolderAndRefusesASecondHolder) {
+  const auto dir = std::filesystem::temp_directory_path() / ("dlr-claim-" + std::to_string(::getpid()));
+  std::filesystem::remove_all(dir);
+  std::string error;
+  std::string first_id;
+  {
+    const auto claim = app::StateDirClaim::claim(dir.string(), error);
+    ASSERT_TRUE(claim) << error;
+    first_id = claim->instance_id();
+    EXPECT_EQ(first_id.size(), 32u);
+    EXPECT_FALSE(app::StateDirClaim::claim(dir.string(), error));
+    EXPECT_NE(error.find("in use by another tracker"), std::string::npos) << error;
+  }
+  const auto again = app::StateDirClaim::claim(dir.string(), error);
+  ASSERT_TRUE(again) << error;
+  EXPECT_EQ(again->instance_id(), first_id);
+  kafka::ClientSettings settings{"b:1", "g", true, {}, {}, {}, "g-" + again->instance_id()};
+  EXPECT_EQ(kafka::property(kafka::producer_properties(settings), "transactional.id"), "g-" + first_id);
+  settings.transactional_id.clear();
+  EXPECT_NE(kafka::property(kafka::producer_properties(settings), "transactional.id").rfind("g-", 0),
+            std::string::npos);
+  std::filesystem::remove_all(dir);
+}
 
 TEST(TrackerLoop, AnOffsetIsStoredOnlyAfterItsChangelogAndStateRecordsAreAcknowledged) {
   Tracking t;

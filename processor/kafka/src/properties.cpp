@@ -67,13 +67,16 @@ Properties producer_properties(const ClientSettings& c) {
     // A transaction left open by a crashed instance holds its partitions until it times out:
     // keep that short (the stage commits every 100 ms).
     p.emplace(p.begin(), "transaction.timeout.ms", "10000");
-    // Unique per process: with the group's metadata on every offset commit (KIP-447), zombie
-    // fencing does not need the id to follow the partitions.
+    // With the group's metadata on every offset commit (KIP-447), zombie fencing does not need
+    // the id to follow the partitions: unique per process will do. A stable one (the tracker's,
+    // kept in its state folder) also ends at once a transaction its killed predecessor left open.
     std::array<char, 256> host{};
     gethostname(host.data(), host.size() - 1);
     p.emplace_back("transactional.id",
-                   c.group_id + "-" + host.data() + "-" + std::to_string(getpid()) + "-" +
-                       std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+                   !c.transactional_id.empty()
+                       ? c.transactional_id
+                       : c.group_id + "-" + host.data() + "-" + std::to_string(getpid()) + "-" +
+                             std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
   }
   return p;
 }

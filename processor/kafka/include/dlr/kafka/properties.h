@@ -17,13 +17,15 @@ struct ClientSettings {
   std::map<std::string, std::string> common;    ///< the user's properties for both clients
   std::map<std::string, std::string> consumer;  ///< consumer-only
   std::map<std::string, std::string> producer;  ///< producer-only
+  /// Exactly-once: the producer's transactional.id; "" for one unique to this process.
+  std::string transactional_id;
 };
 
 [[nodiscard]] Properties consumer_properties(const ClientSettings& settings);
 /// For a PartitionReader: the user's consumer properties, no group membership, no commits; with
 /// exactly-once it reads committed records only.
 [[nodiscard]] Properties reader_properties(const ClientSettings& settings);
-/// With exactly-once, a transactional.id unique to this process.
+/// With exactly-once, settings.transactional_id, or one unique to this process.
 [[nodiscard]] Properties producer_properties(const ClientSettings& settings);
 
 /// The value in force (the last one given), or "".
