@@ -16,7 +16,7 @@ namespace dlr::app {
 namespace {
 
 // Scrapes and probes are small: a request bigger than this is refused, an idle connection dropped.
-constexpr size_t kRequestMemory = 16 * 1024;
+constexpr size_t kRequestMemory = size_t{16} << 10;
 constexpr unsigned kIdleSeconds = 10;
 constexpr unsigned kMaxConnections = 1000;
 
