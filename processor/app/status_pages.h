@@ -1,6 +1,7 @@
-// What a stage's HTTP endpoint serves: /metrics (Prometheus), /healthz (the run loop turns and
-// nothing fatal stopped it) and /readyz (the stage says it is ready: the enrichment stage once it
-// has partitions and a catalogue, the tracker once its stores are restored).
+// What a stage's HTTP endpoint serves: / (the live status page), /metrics (Prometheus), /healthz
+// (the run loop turns and nothing fatal stopped it) and /readyz (the stage says it is ready: the
+// enrichment stage once it has partitions and a catalogue, the tracker once its stores are
+// restored).
 #pragma once
 
 #include <chrono>
@@ -11,6 +12,9 @@
 #include "endpoint.h"
 
 namespace dlr::app {
+
+/// The live status page (HTML and JavaScript reading /metrics and /readyz).
+[[nodiscard]] std::string_view status_html() noexcept;
 
 /// The run loop counts as stalled when it has not turned for this long.
 inline constexpr std::chrono::milliseconds kStallAfter{30000};
@@ -29,7 +33,8 @@ template <typename M>
     return {alive ? 200 : 503, text, alive ? "ok\n" : "run loop stalled or failed\n"};
   }
   if (path == "/readyz") return {metrics.ready() ? 200 : 503, text, metrics.ready_text()};
-  return {404, text, "not found: /metrics, /healthz, /readyz\n"};
+  if (path == "/") return {200, "text/html; charset=utf-8", std::string(status_html())};
+  return {404, text, "not found: /, /metrics, /healthz, /readyz\n"};
 }
 
 }  // namespace dlr::app

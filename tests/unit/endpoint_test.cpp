@@ -114,6 +114,13 @@ TEST_F(StatusEndpoint, IsUnhealthyOnceTheRunLoopStallsOrFails) {
   EXPECT_EQ(get(endpoint.port(), "/healthz").rfind("HTTP/1.1 503", 0), 0u);
 }
 
+TEST_F(StatusEndpoint, ServesTheLivePageAtTheRoot) {
+  const std::string page = get(endpoint.port(), "/");
+  EXPECT_EQ(page.rfind("HTTP/1.1 200", 0), 0u) << page;
+  EXPECT_NE(page.find("Content-Type: text/html; charset=utf-8"), std::string::npos) << page;
+  EXPECT_NE(page.find("fetch(\"/metrics\""), std::string::npos);  // it reads what Prometheus reads
+}
+
 TEST_F(StatusEndpoint, AnswersUnknownPathsAndMethodsWithErrors) {
   EXPECT_EQ(get(endpoint.port(), "/nope").rfind("HTTP/1.1 404", 0), 0u);
   EXPECT_EQ(ask(endpoint.port(), "POST", "/metrics").rfind("HTTP/1.1 405", 0), 0u);
