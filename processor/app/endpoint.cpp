@@ -63,7 +63,9 @@ std::string Endpoint::start(const std::string& address, Handler handler) {
     if (fd < 0) continue;
     const int one = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, 128) == 0) {
+    // A deep backlog: a burst of connections (idle ones included) never drops a probe's SYN,
+    // which the client would only send again a second later.
+    if (::bind(fd, ai->ai_addr, ai->ai_addrlen) == 0 && ::listen(fd, 1024) == 0) {
       fd_ = fd;
       sockaddr_storage bound{};
       socklen_t len = sizeof bound;
