@@ -127,6 +127,17 @@ void Metrics::render_gauges(std::string& out) {
   for (const auto& p : partitions)
     fmt::format_to(it, "dlr_consumer_lag{{topic=\"{}\",partition=\"{}\"}} {}\n", label(p.topic), p.partition,
                    p.lag);
+  std::vector<ErrorCodeCount> codes;
+  {
+    std::lock_guard lock(error_codes_mutex);
+    codes = error_codes;
+  }
+  family(out, "dlr_error_reports_total", "counter",
+         "Classified reports by the error code they carry, other than 0 (labels family, error: the code's "
+         "name, its id when the catalogue lacks it; past 500 codes the rest count as error=\"other\").");
+  for (const auto& c : codes)
+    fmt::format_to(it, "dlr_error_reports_total{{family=\"{}\",error=\"{}\"}} {}\n", label(c.family),
+                   label(c.error), c.reports);
   family(out, "dlr_partition_in_flight", "gauge",
          "Messages in flight per input partition (labels topic, partition).");
   for (const auto& p : partitions)

@@ -27,6 +27,13 @@ struct PartitionLag {
   size_t in_flight = 0;      ///< messages consumed, outputs not all acknowledged
 };
 
+/// Reports that carried one error code (see Stage::count_error).
+struct ErrorCodeCount {
+  std::string family;  ///< the catalogue family, "unknown" for a code it lacks, "" for the rest
+  std::string error;   ///< the code's name, or its id when the catalogue lacks it; "other" for the rest
+  uint64_t reports = 0;
+};
+
 struct Metrics {
   std::vector<std::string> input_topics;                   ///< labels of input_messages
   std::unique_ptr<Counter[]> input_messages;               ///< per input topic
@@ -66,6 +73,9 @@ struct Metrics {
 
   std::mutex lag_mutex;
   std::vector<PartitionLag> lag;  ///< under lag_mutex
+
+  std::mutex error_codes_mutex;
+  std::vector<ErrorCodeCount> error_codes;  ///< under error_codes_mutex, most reports first
 
   explicit Metrics(std::vector<std::string> topics)
       : input_topics(std::move(topics)), input_messages(new Counter[input_topics.size()]()) {}

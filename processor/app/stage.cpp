@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+#include <array>
 #include <charconv>
 
 #include "dlr/kafka/client.h"
@@ -128,6 +130,44 @@ void Stage::count(const core::Report& report) noexcept {
   if (report.unknown_code) metrics_.unknown_codes.fetch_add(1, std::memory_order_relaxed);
   if (report.unknown_channel) metrics_.unknown_channels.fetch_add(1, std::memory_order_relaxed);
   metrics_.reports[route_of(report)].fetch_add(1, std::memory_order_relaxed);
+  if (report.error_id >= 0) count_error(report);
+}
+
+namespace {
+constexpr size_t kMaxErrorCodes = 500;  // series of dlr_error_reports_total; the rest are "other"
+constexpr uint64_t kOtherErrors = ~uint64_t{0};
+}  // namespace
+
+void Stage::count_error(const core::Report& report) noexcept {
+  const uint64_t family = report.error_known ? static_cast<uint64_t>(report.error_family) + 1 : 0;
+  uint64_t key = family << 32 | static_cast<uint32_t>(report.error_id);
+  if (error_counts_.size() >= kMaxErrorCodes && !error_counts_.contains(key)) key = kOtherErrors;
+  ++error_counts_[key];  // allocates only for a code not seen before
+}
+
+// Names from the active catalogue: a code counted under an older one keeps its family and id.
+void Stage::publish_error_codes() noexcept {
+  std::vector<ErrorCodeCount> codes;
+  codes.reserve(error_counts_.size());
+  for (const auto& [key, reports] : error_counts_) {
+    if (key == kOtherErrors) {
+      codes.push_back({"", "other", reports});
+      continue;
+    }
+    const auto id = static_cast<int32_t>(key & 0xFFFFFFFFu);
+    if ((key >> 32) == 0) {
+      codes.push_back({"unknown", std::to_string(id), reports});
+      continue;
+    }
+    const auto family = static_cast<catalog::Family>((key >> 32) - 1);
+    const std::array<catalog::Family, 1> families = {family};
+    const catalog::Match match = processor_.catalog().find(catalog::Kind::error, families, id, -1);
+    codes.push_back({std::string(catalog::to_string(family)),
+                     match.entry ? match.entry->entry.name : std::to_string(id), reports});
+  }
+  std::sort(codes.begin(), codes.end(), [](const auto& a, const auto& b) { return a.reports > b.reports; });
+  std::lock_guard lock(metrics_.error_codes_mutex);
+  metrics_.error_codes = std::move(codes);
 }
 
 // An upstream retrier that feeds a record back says which attempt it was.

@@ -14,6 +14,7 @@
 #include <functional>
 #include <memory>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "backpressure.h"
@@ -81,6 +82,8 @@ class Stage final : kafka::DeliveryListener, kafka::AssignmentListener {
   void apply_catalog(std::shared_ptr<const catalog::Catalog> next);
   void handle(const kafka::InputRecord& record) noexcept;
   void count(const core::Report& report) noexcept;
+  void count_error(const core::Report& report) noexcept;
+  void publish_error_codes() noexcept;
   int64_t previous_attempt() const noexcept;
   /// `original` is the report's input bytes, written to the dead-letter topic when `value` is too large.
   void produce(int slot, const OutputRecord& record, uint64_t ticket) noexcept;
@@ -106,6 +109,8 @@ class Stage final : kafka::DeliveryListener, kafka::AssignmentListener {
   kafka::OffsetTracker offsets_;
   std::vector<kafka::TopicPartition> moved_;  ///< reused by store_offsets
   std::deque<Deferred> deferred_;
+  /// Reports per error code, by (family + 1, or 0 when unknown) << 32 | id; published each second.
+  std::unordered_map<uint64_t, uint64_t> error_counts_;
   Backpressure backpressure_;
   std::string fatal_;
   Transaction txn_;  ///< exactly-once; inert at-least-once

@@ -32,8 +32,11 @@ void Stage::refresh_gauges() noexcept {
   metrics_.loop_heartbeat_ms.store(
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count(),
       std::memory_order_relaxed);
-  std::lock_guard lock(metrics_.lag_mutex);
-  metrics_.lag = std::move(lag);
+  {
+    std::lock_guard lock(metrics_.lag_mutex);
+    metrics_.lag = std::move(lag);
+  }
+  publish_error_codes();
 }
 
 void Stage::log_stats(double seconds) noexcept {

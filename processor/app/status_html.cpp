@@ -40,6 +40,7 @@ td.n { text-align: right; font-variant-numeric: tabular-nums; }
 </table></section>
 <section><h2>Verdicts</h2><table id="verdicts"></table></section>
 <section><h2>Top reasons</h2><table id="reasons"></table></section>
+<section><h2>Top error codes</h2><table id="errors"></table></section>
 <section><h2>Lag per partition</h2><table id="lag"></table></section>
 <script>
 "use strict";
@@ -107,6 +108,8 @@ function show({ series, families }) {
   rows("verdicts", verdicts, (s) => s.labels.verdict, verdicts.reduce((a, s) => a + s.value, 0));
   const reasons = family("dlr_reason_total").filter((s) => s.value > 0).sort((a, b) => b.value - a.value).slice(0, 10);
   rows("reasons", reasons, (s) => s.labels.reason);
+  const errors = family("dlr_error_reports_total").sort((a, b) => b.value - a.value).slice(0, 10);
+  rows("errors", errors, (s) => (s.labels.family ? `${s.labels.error} (${s.labels.family})` : s.labels.error));
   const lag = family("dlr_consumer_lag").sort((a, b) => a.labels.topic.localeCompare(b.labels.topic) || a.labels.partition - b.labels.partition);
   rows("lag", lag, (s) => `${s.labels.topic} / ${s.labels.partition}`);
 }

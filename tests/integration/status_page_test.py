@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """The live status page in a real headless browser (Debian's Chromium) while the stage runs on
-the real broker: after a mix of delivered, pending, undeliverable and invalid reports, every
+the real broker: after a mix of delivered, pending, undeliverable (with a known and an unknown
+error code) and invalid reports, every
 figure the page shows (each element with data-metric) equals the same series in /metrics, the
-verdict and lag tables list every series, and the top reasons are the non-zero ones. Writes a
+verdict, error code and lag tables list every series, and the top reasons are the non-zero ones. Writes a
 screenshot of the page.
 
   status_page_test.py BINARY [--screenshot PATH]   (default: status-page.png in the current folder)
@@ -19,10 +20,14 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 import stage as kafka  # noqa: E402
 
-REPORTS = {  # status of one report: how many messages carry it
-    '{"groupId":3,"groupName":"DELIVERED","id":5,"name":"DELIVERED_TO_HANDSET"}': 60,
-    '{"groupId":1,"groupName":"PENDING","id":7,"name":"PENDING_ENROUTE"}': 25,
-    '{"groupId":2,"groupName":"UNDELIVERABLE","id":4,"name":"UNDELIVERABLE_REJECTED_OPERATOR"}': 10,
+REPORTS = {  # status and error of one report: how many messages carry them
+    ('{"groupId":3,"groupName":"DELIVERED","id":5,"name":"DELIVERED_TO_HANDSET"}',
+     '{"groupId":0,"groupName":"OK","id":0,"name":"NO_ERROR"}'): 60,
+    ('{"groupId":1,"groupName":"PENDING","id":7,"name":"PENDING_ENROUTE"}', "null"): 25,
+    ('{"groupId":2,"groupName":"UNDELIVERABLE","id":4,"name":"UNDELIVERABLE_REJECTED_OPERATOR"}',
+     '{"groupId":1,"groupName":"HANDSET_ERRORS","id":7002,"name":"EC_UNKNOWN_USER"}'): 10,
+    ('{"groupId":2,"groupName":"UNDELIVERABLE","id":4,"name":"UNDELIVERABLE_REJECTED_OPERATOR"}',
+     '{"groupId":1,"groupName":"HANDSET_ERRORS","id":987654,"name":"NOT_IN_THE_CATALOGUE"}'): 4,
 }
 INVALID = [b'{"results":[{"messageId":"x","status":{"groupId":3', b"not json", b'{"results":[{"messageId":"y"}]}']
 
@@ -93,10 +98,10 @@ def main():
     stage.wait_ready()
     messages = []
     n = 0
-    for status, count in REPORTS.items():
+    for (status, error), count in REPORTS.items():
         for _ in range(count):
             n += 1
-            body = '{"results":[{"messageId":"m-%d","status":%s}]}' % (n, status)
+            body = '{"results":[{"messageId":"m-%d","status":%s,"error":%s}]}' % (n, status, error)
             messages.append(("sms", None, body.encode(), None))
     messages += [("sms", None, bad, None) for bad in INVALID]
     kafka.produce(topics.inputs, messages)
@@ -122,6 +127,9 @@ def main():
                      key=lambda k: -after[k])[:10]
     if sorted(page.tables.get("reasons", [])) != sorted(reasons):
         wrong.append(f"reason rows {page.tables.get('reasons')} != {reasons}")
+    error_series = sorted(k for k in after if k.startswith("dlr_error_reports_total{"))
+    if sorted(page.tables.get("errors", [])) != error_series or len(error_series) != 2:
+        wrong.append(f"error code rows {page.tables.get('errors')} != {error_series} (two codes sent)")
     lag_series = sorted(k for k in after if k.startswith("dlr_consumer_lag{"))
     if sorted(page.tables.get("lag", [])) != lag_series:
         wrong.append(f"lag rows {page.tables.get('lag')} != {lag_series}")

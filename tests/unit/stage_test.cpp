@@ -276,3 +276,27 @@ TEST(RunLoop, InvalidInputGoesToTheDeadLetterTopicWithItsSource) {
   EXPECT_EQ(r.header("dlr-source-offset"), "0");
   EXPECT_EQ(loop.stored(), 1);
 }
+
+// An operator asks which error codes the reports carry: counted per code with the catalogue's
+// name (the id for a code it lacks), NO_ERROR left out, served on /metrics.
+TEST(RunLoop, ErrorCodesAreCountedByNameForMetrics) {
+  Loop loop;
+  const auto with_error = [](int n, const std::string& error) {
+    return R"({"messageId":"x)" + std::to_string(n) + R"(","status":{"id":4,"groupId":2},"error":)" + error +
+           "}";
+  };
+  loop.input.append("in", 0, with_error(1, R"({"id":7002,"groupId":1})"));
+  loop.input.append("in", 0, with_error(2, R"({"id":7002,"groupId":1})"));
+  loop.input.append("in", 0, with_error(3, R"({"id":987654,"groupId":1})"));
+  loop.input.append("in", 0,
+                    R"({"messageId":"d","status":{"id":5,"groupId":3},"error":{"id":0,"groupId":0}})");
+  loop.turns();
+  loop.output.acknowledge(static_cast<int>(loop.output.in_flight().size()));
+  (void)loop.stage->shutdown();
+  const std::string page = loop.metrics.render();
+  EXPECT_NE(page.find("dlr_error_reports_total{family=\"chat\",error=\"EC_UNKNOWN_USER\"} 2\n"),
+            std::string::npos)
+      << page;
+  EXPECT_NE(page.find("dlr_error_reports_total{family=\"unknown\",error=\"987654\"} 1\n"), std::string::npos);
+  EXPECT_EQ(page.find("NO_ERROR"), std::string::npos);
+}

@@ -55,6 +55,11 @@ class Processor::Sink final : public ReportSink {
       report.decision = c.decision;
       report.outcome = c.decision->outcome;
       report.final = c.decision->final;
+      if (f.error.present && f.error.has_id && f.error.id > 0 && f.error.id <= INT32_MAX) {
+        report.error_id = static_cast<int32_t>(f.error.id);
+        report.error_known = c.error.entry != nullptr;
+        if (c.error.entry) report.error_family = c.error.entry->entry.family;
+      }
       if (!append_enriched(out_.enriched, raw, f, c, fragments_, catalog_.version())) return false;
       const size_t a_start = out_.analytics.size();
       append_analytics(out_.analytics, f, c, catalog_.version());

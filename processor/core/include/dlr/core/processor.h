@@ -41,12 +41,17 @@ struct Report {
   bool final = false;
   bool unknown_code = false;     ///< status or error not (unambiguously) in the catalogue
   bool unknown_channel = false;  ///< its "channel" field names no channel we know
-  int64_t position = -1;         ///< byte offset of a parse error, when the parser gives one
-  uint32_t index = 0;            ///< position in the batch
-  Range raw;                     ///< the report's original bytes, in the input
-  Range message_id;              ///< in Result::keys (empty when the report has none)
-  Range enriched;                ///< in Result::enriched: the enriched object, or the invalid record
-  Range analytics;               ///< in Result::analytics (classified only)
+  /// Classified with an error code other than 0 (NO_ERROR): the code, and its family when the
+  /// catalogue knows it (error_known).
+  int32_t error_id = -1;
+  catalog::Family error_family = catalog::Family::general;
+  bool error_known = false;
+  int64_t position = -1;  ///< byte offset of a parse error, when the parser gives one
+  uint32_t index = 0;     ///< position in the batch
+  Range raw;              ///< the report's original bytes, in the input
+  Range message_id;       ///< in Result::keys (empty when the report has none)
+  Range enriched;         ///< in Result::enriched: the enriched object, or the invalid record
+  Range analytics;        ///< in Result::analytics (classified only)
 };
 
 /// Output of one message. Reused across calls: clear() keeps the capacity.
