@@ -12,26 +12,41 @@ namespace {
 
 namespace ond = simdjson::ondemand;
 
+// What one byte of JSON text is, read left to right: outside every string, a string's quote, its
+// content, or the byte after a backslash. For the byte loops on the error path.
+class StringScan {
+ public:
+  enum class Byte : uint8_t { outside, quote, content, escaped };
+  Byte next(char c) noexcept {
+    if (!in_string_) {
+      in_string_ = c == '"';
+      return in_string_ ? Byte::quote : Byte::outside;
+    }
+    if (escaped_) {
+      escaped_ = false;
+      return Byte::escaped;
+    }
+    escaped_ = c == '\\';
+    if (c == '"') in_string_ = false;
+    return c == '"' ? Byte::quote : Byte::content;
+  }
+
+ private:
+  bool in_string_ = false;
+  bool escaped_ = false;
+};
+
 // Where a document the parser found unbalanced breaks: the first byte after its top-level value
 // closes (content follows it), or its end (cut short). A byte loop, on the error path only.
 int64_t where_it_breaks(std::string_view text) noexcept {
   text = trim_right(text);
   int depth = 0;
-  bool in_string = false, escaped = false, started = false;
+  bool started = false;
+  StringScan strings;
   for (size_t i = 0; i < text.size(); ++i) {
     const char c = text[i];
-    if (in_string) {
-      if (escaped)
-        escaped = false;
-      else if (c == '\\')
-        escaped = true;
-      else if (c == '"')
-        in_string = false;
-      continue;
-    }
-    if (c == '"') {
-      in_string = true;
-    } else if (c == '{' || c == '[') {
+    if (strings.next(c) != StringScan::Byte::outside) continue;
+    if (c == '{' || c == '[') {
       ++depth;
       started = true;
     } else if ((c == '}' || c == ']') && --depth <= 0 && started) {
@@ -79,20 +94,10 @@ int64_t first_invalid_utf8(std::string_view text) noexcept {
 // The offset of the first control byte inside a string (JSON wants it escaped), or -1. A byte
 // loop, on the error path only.
 int64_t first_unescaped_control(std::string_view text) noexcept {
-  bool in_string = false, escaped = false;
+  StringScan strings;
   for (size_t i = 0; i < text.size(); ++i) {
-    const auto c = static_cast<unsigned char>(text[i]);
-    if (!in_string) {
-      in_string = c == '"';
-    } else if (escaped) {
-      escaped = false;
-    } else if (c == '\\') {
-      escaped = true;
-    } else if (c == '"') {
-      in_string = false;
-    } else if (c < 0x20) {
+    if (strings.next(text[i]) == StringScan::Byte::content && static_cast<unsigned char>(text[i]) < 0x20)
       return static_cast<int64_t>(i);
-    }
   }
   return -1;
 }
