@@ -10,7 +10,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libsimdjson-dev libyaml-cpp-dev librdkafka-dev libspdlog-dev libfmt-dev
-  libgtest-dev libgmock-dev libbenchmark-dev librocksdb-dev libmicrohttpd-dev
+  libgtest-dev libgmock-dev libbenchmark-dev librocksdb-dev libmicrohttpd-dev libpugixml-dev
   python3 python3-jsonschema python3-yaml python3-confluent-kafka python3-matplotlib python3-venv
   openjdk-17-jre-headless maven kcat curl procps iproute2 openssl
   "$@"

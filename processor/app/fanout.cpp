@@ -76,7 +76,7 @@ std::span<const OutputRecord> FanOut::records(const core::Result& result, const 
   if (report.verdict == core::Verdict::skipped) return {};
   std::string_view key = result.key(report);
   if (key.empty()) key = source_.key;
-  const std::string_view original = report.raw.in(source_.value);
+  const std::string_view original = result.original_of(report);
   size_t count = 0;
   for (const Destination d : routing.routes[route_of(report)]) {
     if (count == kMaxRecords) break;

@@ -1,6 +1,7 @@
-// libFuzzer target over the per-message pipeline. Whatever the bytes, process() must not crash,
-// must account for every report with a verdict, keep every range inside its buffer, and write
-// only valid JSON records: downstream consumers parse everything the stage writes.
+// libFuzzer target over the per-message pipeline, JSON and XML bodies alike (the golden seeds hold
+// both). Whatever the bytes, process() must not crash, must account for every report with a
+// verdict, keep every range inside its buffer, and write only valid JSON records: downstream
+// consumers parse everything the stage writes.
 #include <simdjson.h>
 
 #include <cstdint>
@@ -55,7 +56,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   // batch has none).
   if (r.document_error != dlr::core::Reason::none) require(r.reports.size() == 1);
   for (const auto& report : r.reports) {
-    require(inside(report.raw, size));
+    require(inside(report.raw, r.body.size()));
     require(inside(report.enriched, r.enriched.size()));
     require(inside(report.analytics, r.analytics.size()));
     require(inside(report.message_id, r.keys.size()));
@@ -69,11 +70,17 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
       require(element.is_object());
     }
   }
+  // The body the reports point into is the input, or for XML the JSON it became, which must then
+  // parse: it is what a failing report of the batch is dead-lettered as.
+  const bool xml = !r.body.empty() && r.body.data() != input.data();
+  if (!xml) require(r.body.data() == input.data() && r.body.size() == size);
+  simdjson::dom::element doc;
+  if (xml && r.document_error == dlr::core::Reason::none)
+    require(h.checker.parse(r.body.data(), r.body.size()).get(doc) == simdjson::SUCCESS);
   // No report goes missing: a valid message has one verdict per report it holds, counted by a
   // second parser (a single report, each element of an array, or of every "results" array).
-  simdjson::dom::element doc;
   if (r.document_error == dlr::core::Reason::none &&
-      h.checker.parse(data, size).get(doc) == simdjson::SUCCESS) {
+      h.checker.parse(r.body.data(), r.body.size()).get(doc) == simdjson::SUCCESS) {
     size_t reports = 0;
     if (doc.is_array()) {
       reports = simdjson::dom::array(doc).size();

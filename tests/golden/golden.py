@@ -1,4 +1,6 @@
 """Golden cases: every file in this folder is {description, channel, input | input_base64, expected}.
+A case may name a `twin` (another case holding the same document in another form: XML and JSON);
+both must then give exactly the same records.
 
   golden.py BINARY check     run each case through `dlr-enricher enrich`, compare with `expected`,
                              and validate every output record against the schemas
@@ -64,6 +66,9 @@ class Golden(unittest.TestCase):
                     self.assertEqual(errors, [], f"{path.name}: input does not match delivery-report.schema.json")
                 got = actual(self.binary, case)
                 self.assertEqual(got, case["expected"], f"{path.name}: {case['description']}")
+                if "twin" in case:
+                    twin = json.loads((HERE / case["twin"]).read_text())
+                    self.assertEqual(got, actual(self.binary, twin), f"{path.name}: differs from its twin {case['twin']}")
                 for record in got["enriched"]:
                     schema = invalid if record["outcome"] in ("invalid", "skipped") else enriched
                     errors = [e.message for e in schema.iter_errors(json.loads(json.dumps(record).replace("<catalog-version>", "2026-01-01+000000000000")))]

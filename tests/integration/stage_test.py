@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """`dlr-enricher run` against the real broker: routing, keys, headers and counts; malformed input to
-the dead-letter topic with the stream flowing on; instances sharing a group; resuming from
-committed offsets; 100,000 reports; offsets never committed ahead of outputs.
+the dead-letter topic with the stream flowing on; XML bodies giving their JSON twins' records;
+instances sharing a group; resuming from committed offsets; 100,000 reports; offsets never
+committed ahead of outputs.
 
   stage_test.py BINARY SCENARIO     SCENARIO: routing | group | restart | bulk | offsets
 """
@@ -135,9 +136,23 @@ def scenario_routing(binary):
             check(body == expected_enriched[key], f"enriched record differs from the core's for {key}")
             matched += 1
     check(matched == len(expected_enriched), f"{matched} of {len(expected_enriched)} enriched records matched")
+    # XML bodies on the input topic: their enriched records are those of their JSON twins.
+    twins = 0
+    for c, (topic, partition, offset, _) in zip(cases, coords):
+        if "twin" not in c:
+            continue
+        twin_coord = next(co[:3] for tc, co in zip(cases, coords) if tc["name"] == Path(c["twin"]).stem)
+        def of(coord):
+            return sorted((json.loads(VERSION.sub("", r["value"].decode())) for r in out["enriched"] if source_of(r) == coord),
+                          key=lambda record: record["messageId"])
+        check(of((topic, partition, offset)) == of(twin_coord) != [], f"{c['name']}: enriched records differ from its JSON twin's")
+        twins += 1
+    check(twins >= 4, f"only {twins} XML twins went through the stage")
 
     # Dead letters: original bytes, reason, source coordinates, group.
     source = {(t, p, o): (ts, m) for (t, p, o, ts), m in zip(coords, messages)}
+    cases_at = {(t, p, o): c for c, (t, p, o, _) in zip(cases, coords)}
+    xml_dead_letters = 0
     reasons = collections.Counter()
     for r in out["dead_letter"]:
         h = r["headers"]
@@ -151,6 +166,12 @@ def scenario_routing(binary):
         reasons[h["dlr-reason"]] += 1
         if "dlr-report-index" not in h:  # the whole message
             check(r["value"] == message[2], f"dead letter for {coord} does not keep the original bytes")
+        elif message[2].lstrip().startswith(b"<"):  # a report of an XML batch: dead-lettered as its JSON
+            case = cases_at[coord]
+            failing = case["expected"]["enriched"][int(h["dlr-report-index"])]  # one record per report, in order
+            check(json.loads(r["value"]).get("messageId") == failing["messageId"],
+                  f"dead letter for {coord} is not the JSON of the failing XML report: {r['value']!r}")
+            xml_dead_letters += 1
         else:
             whole = json.loads(message[2])
             reports = whole["results"] if isinstance(whole, dict) else whole
@@ -158,8 +179,9 @@ def scenario_routing(binary):
         if h["dlr-outcome"] == "permanent":
             check(h["dlr-reason"] == "PERMANENT_FAILURE" and h.get("dlr-rule"), f"permanent failure headers: {h}")
     for reason in ("TOO_LARGE", "INVALID_JSON", "EMPTY_INPUT", "INVALID_UTF8", "TOO_DEEP", "NOT_A_REPORT", "REPORT_NOT_OBJECT",
-                   "MISSING_STATUS", "BAD_FIELD_TYPE", "PERMANENT_FAILURE"):
+                   "MISSING_STATUS", "BAD_FIELD_TYPE", "PERMANENT_FAILURE", "INVALID_XML"):
         check(reasons[reason] > 0, f"no dead letter with reason {reason}: {dict(reasons)}")
+    check(xml_dead_letters >= 2, f"{xml_dead_letters} dead letters of single XML reports, expected at least 2")
 
     # Retry headers: not-before from the hint, attempts counted on.
     for r in out["retry"]:

@@ -3,12 +3,16 @@
 #include "dlr/core/classify.h"
 #include "dlr/core/reader.h"
 #include "dlr/core/serialize.h"
+#include "xml_body.h"
 
 namespace dlr::core {
 
 struct Processor::Impl {
-  explicit Impl(const ProcessorOptions& options) : reader(options.max_document_bytes, options.max_depth) {}
+  explicit Impl(const ProcessorOptions& given)
+      : options(given), reader(given.max_document_bytes, given.max_depth) {}
+  ProcessorOptions options;
   DocumentReader reader;
+  XmlBody xml;
   Fragments fragments;  ///< of catalog_
 };
 
@@ -101,6 +105,7 @@ namespace {
 Reason fail_whole(Result& out, std::string_view message, const DocumentError& error,
                   std::string_view source) noexcept {
   out.clear();
+  out.body = message;
   out.document_error = error.reason;
   out.document_position = error.position;
   out.document_detail = error.detail;
@@ -122,6 +127,7 @@ void Result::clear() noexcept {
   document_error = Reason::none;
   document_position = -1;
   document_detail.clear();
+  body = {};
   reports.clear();
   enriched.clear();
   analytics.clear();
@@ -143,8 +149,21 @@ void Processor::set_catalog(std::shared_ptr<const catalog::Catalog> catalog) {
 Reason Processor::process(std::string_view message, Channel binding, Result& out,
                           std::string_view source) noexcept {
   out.clear();
+  out.body = message;
+  const bool xml = looks_like_xml(message);
+  if (xml) {
+    if (message.size() > impl_->options.max_document_bytes) {
+      return fail_whole(out, message,
+                        {Reason::too_large, "the message is larger than max_document_bytes", -1}, source);
+    }
+    if (const DocumentError error = impl_->xml.transcode(message, impl_->options.max_depth); error.failed()) {
+      return fail_whole(out, message, error, source);
+    }
+    out.body = impl_->xml.json();
+  }
   Sink sink(*this, binding, out, source);
-  if (const DocumentError error = impl_->reader.read(message, sink); error.failed()) {
+  if (DocumentError error = impl_->reader.read(out.body, sink); error.failed()) {
+    if (xml) error.position = impl_->xml.xml_position(error.position);
     return fail_whole(out, message, error, source);
   }
   return Reason::none;

@@ -44,12 +44,15 @@ std::string_view to_string(Reason reason) noexcept {
       return "NON_DELIVERY_EVENT";
     case Reason::output_too_large:
       return "OUTPUT_TOO_LARGE";
+    case Reason::invalid_xml:
+      return "INVALID_XML";
   }
   return "NONE";
 }
 
 bool is_document_reason(Reason reason) noexcept {
-  return reason >= Reason::empty_input && reason <= Reason::results_not_array;
+  return (reason >= Reason::empty_input && reason <= Reason::results_not_array) ||
+         reason == Reason::invalid_xml;
 }
 
 bool is_skip_reason(Reason reason) noexcept {

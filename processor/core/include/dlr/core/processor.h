@@ -48,7 +48,7 @@ struct Report {
   bool error_known = false;
   int64_t position = -1;  ///< byte offset of a parse error, when the parser gives one
   uint32_t index = 0;     ///< position in the batch
-  Range raw;              ///< the report's original bytes, in the input
+  Range raw;              ///< the report's original bytes, in Result::body
   Range message_id;       ///< in Result::keys (empty when the report has none)
   Range enriched;         ///< in Result::enriched: the enriched object, or the invalid record
   Range analytics;        ///< in Result::analytics (classified only)
@@ -63,6 +63,10 @@ struct Result {
   std::string enriched;   ///< enriched objects and invalid records, back to back
   std::string analytics;  ///< flat analytics records, back to back
   std::string keys;       ///< message ids, unescaped
+  /// What Report::raw ranges refer to: the message itself, or for an XML message read without a
+  /// document error its JSON form (so a failing report of an XML batch is dead-lettered as the JSON
+  /// of that report). Valid until the next process call.
+  std::string_view body;
 
   void clear() noexcept;
   [[nodiscard]] std::string_view key(const Report& r) const noexcept { return r.message_id.in(keys); }
@@ -72,6 +76,7 @@ struct Result {
   [[nodiscard]] std::string_view analytics_of(const Report& r) const noexcept {
     return r.analytics.in(analytics);
   }
+  [[nodiscard]] std::string_view original_of(const Report& r) const noexcept { return r.raw.in(body); }
 };
 
 struct ProcessorOptions {
@@ -88,7 +93,8 @@ class Processor {
   Processor(const Processor&) = delete;
   Processor& operator=(const Processor&) = delete;
 
-  /// Processes one message (one document). `binding` is the channel of the input it came from
+  /// Processes one message (one document: JSON, or the same document as XML, told apart by its
+  /// first byte; see xml_body.h). `binding` is the channel of the input it came from
   /// (Channel::unknown when none). Never throws; a bad message or report is an outcome in `out`.
   /// Returns out.document_error for convenience. A non-empty `source` is written into every
   /// invalid record, saying where the message came from (the enrich command names file and line).

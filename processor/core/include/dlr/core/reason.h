@@ -33,12 +33,14 @@ enum class Reason : uint8_t {
   // Set by the Kafka stage, not the core.
   output_too_large,  ///< an output record is over the producer's message.max.bytes: the report goes to the
                      ///< dead-letter topic instead
+  // The whole message again (added later; names and values are stable).
+  invalid_xml,  ///< a body that starts with '<' but is not well-formed XML, or not one our reports map from
 };
 
 [[nodiscard]] std::string_view to_string(Reason reason) noexcept;
 /// True for reasons that condemn the whole message rather than one report.
 [[nodiscard]] bool is_document_reason(Reason reason) noexcept;
 [[nodiscard]] bool is_skip_reason(Reason reason) noexcept;
-inline constexpr int kReasonCount = 20;
+inline constexpr int kReasonCount = 21;
 
 }  // namespace dlr::core
