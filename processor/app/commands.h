@@ -8,6 +8,7 @@ int catalog_command(int argc, char** argv);
 int enrich_command(int argc, char** argv);
 int run_command(int argc, char** argv);
 int track_command(int argc, char** argv);
+int replay_command(int argc, char** argv);
 int check_config_command(int argc, char** argv);
 
 }  // namespace dlr::app

@@ -68,6 +68,7 @@ size_t FanOut::dead_letter_headers(const core::Result& result, const core::Repor
   headers[n++] = {header::source_offset, offset_.view()};
   headers[n++] = {header::source_timestamp, timestamp_.view()};
   headers[n++] = {header::consumer_group, consumer_group_};
+  if (!source_.replay_of.empty()) headers[n++] = {header::replay_of, source_.replay_of};
   return n;
 }
 

@@ -34,6 +34,9 @@ inline constexpr std::string_view rule = "dlr-rule";
 inline constexpr std::string_view retry_not_before = "dlr-retry-not-before";
 inline constexpr std::string_view retry_attempt = "dlr-retry-attempt";
 inline constexpr std::string_view retry_max_attempts = "dlr-retry-max-attempts";
+/// On a replayed record, and on the dead letters of one: "topic/partition/offset" of the dead
+/// letter it was replayed from.
+inline constexpr std::string_view replay_of = "dlr-replay-of";
 }  // namespace header
 
 /// The input message the reports came from, as their records cite it.
@@ -45,6 +48,7 @@ struct Source {
   std::string_view key;          ///< the input's key: the records' key when a report has no messageId
   std::string_view value;        ///< the input's bytes
   int64_t previous_attempt = 0;  ///< the input's dlr-retry-attempt header, 0 when none
+  std::string_view replay_of;    ///< the input's dlr-replay-of header, "" when none
 };
 
 /// One output record. `original` is the report's input bytes, for the dead-letter topic when

@@ -16,6 +16,8 @@ constexpr std::string_view kOverview =
     "usage:\n"
     "  dlr-enricher run --config FILE [--brokers HOST:PORT]   run the Kafka stage\n"
     "  dlr-enricher track --config FILE [--brokers HOST:PORT] run the tracking stage (state per message)\n"
+    "  dlr-enricher replay --config FILE [--reason R] [--dry-run] ...\n"
+    "                                                          write dead letters back to their inputs\n"
     "  dlr-enricher check-config FILE                          validate a config without running\n"
     "  dlr-enricher enrich [--channel NAME] [--analytics] [FILE...]\n"
     "                                                          enrich JSON documents (stdin if no FILE)\n"
@@ -43,6 +45,28 @@ constexpr std::string_view kTrack =
     "Reads the config's tracking: section. Stops cleanly on SIGTERM or SIGINT.\n"
     "Exit: 0 stopped with everything committed; 1 an invalid config, or stopped with work undone\n"
     "or on a fatal error; 2 a usage error, or clients or the endpoint that cannot start.\n";
+
+constexpr std::string_view kReplay =
+    "usage: dlr-enricher replay --config FILE [--brokers HOST:PORT] [--reason R[,R...]]\n"
+    "                           [--source-topic T[,T...]] [--since TIME] [--until TIME] [--to TOPIC]\n"
+    "                           [--group NAME] [--dry-run] [--include-replayed] [--from-beginning]\n"
+    "\n"
+    "Writes dead letters from the config's dead-letter topic back, original key and bytes, to the\n"
+    "input topic each came from (dlr-source-topic; only the config's inputs) or to --to TOPIC, with a\n"
+    "dlr-replay-of header naming the dead letter, for the stage to process again after a fix.\n"
+    "  --reason            only these dlr-reason values (PERMANENT_FAILURE, INVALID_JSON, ...)\n"
+    "  --source-topic      only dead letters of these input topics\n"
+    "  --since, --until    only dead letters written in [since, until): 2026-12-01T10:00:00Z or epoch ms\n"
+    "  --dry-run           count by reason and source topic; write and commit nothing\n"
+    "  --include-replayed  also dead letters of replayed input (passed over by default: no loops)\n"
+    "  --group             the replay's consumer group (default: the config's group_id + \"-replay\")\n"
+    "  --from-beginning    read from the start, not from where the group's last replay stopped\n"
+    "Reads each partition up to its end when the replay reaches it, then stops. At-least-once: the\n"
+    "group's offsets move only past dead letters written and acknowledged (or passed over), so an\n"
+    "interrupted replay resumes; the tracker's dedupe makes a repeated replay harmless. A progress\n"
+    "line on a terminal, a summary on stdout. Exit: 0 done; 1 an invalid config, interrupted (SIGINT,\n"
+    "SIGTERM) or a failed delivery, with what was acknowledged committed; 2 a usage error, or clients\n"
+    "or a dead-letter topic that cannot be reached.\n";
 
 constexpr std::string_view kCheckConfig =
     "usage: dlr-enricher check-config FILE\n"
@@ -81,6 +105,7 @@ std::string_view usage(std::string_view command) {
   if (command == "run") return kRun;
   if (command == "track") return kTrack;
   if (command == "check-config") return kCheckConfig;
+  if (command == "replay") return kReplay;
   if (command == "enrich") return kEnrich;
   if (command == "catalog") return kCatalog;
   return kOverview;

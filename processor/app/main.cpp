@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
   if (command == "enrich") return dlr::app::enrich_command(argc, argv);
   if (command == "run") return dlr::app::run_command(argc, argv);
   if (command == "track") return dlr::app::track_command(argc, argv);
+  if (command == "replay") return dlr::app::replay_command(argc, argv);
   if (command == "check-config") return dlr::app::check_config_command(argc, argv);
   if (command == "--help" || command == "-h" || command == "help") {
     std::fputs(std::string(usage("")).c_str(), stdout);

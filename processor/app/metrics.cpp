@@ -59,6 +59,9 @@ std::string Metrics::render() {
          "binding or "
          "the general tables).",
          load(unknown_channels));
+  single(out, "dlr_replayed_messages_total", "counter",
+         "Input messages written back from the dead-letter topic by `dlr-enricher replay` (dlr-replay-of).",
+         load(replayed_messages));
   single(out, "dlr_unknown_code_reports_total", "counter",
          "Reports whose status or error code is not in the catalogue.", load(unknown_codes));
 

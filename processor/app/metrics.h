@@ -41,6 +41,7 @@ struct Metrics {
   Counter skipped{};                                       ///< reports that are not delivery reports
   std::array<Counter, core::kReasonCount> reasons{};       ///< invalid and skipped, per reason
   Counter unknown_channels{};                              ///< reports naming a channel we do not know
+  Counter replayed_messages{};                             ///< input carrying dlr-replay-of
   Counter unknown_codes{};                                 ///< reports whose code the catalogue lacks
   core::EnumArray<core::Destination, Counter> produced{};  ///< acknowledged records per destination
   core::EnumArray<core::Destination, Counter> produce_errors{};  ///< failed deliveries per destination

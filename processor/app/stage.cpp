@@ -197,6 +197,8 @@ void Stage::handle(const kafka::InputRecord& record) noexcept {
   const int slot = offsets_.slot_of(input, record.partition);
   txn_.add(slot, record.offset, fatal_);
   metrics_.input_messages[input].fetch_add(1, std::memory_order_relaxed);
+  const std::string_view replay_of = io_.input.last_header(header::replay_of).value_or(std::string_view());
+  if (!replay_of.empty()) metrics_.replayed_messages.fetch_add(1, std::memory_order_relaxed);
   processor_.process(record.value, bindings_[static_cast<size_t>(input)], result_);
 
   // Count the outputs first: the ticket must know them all before any acknowledgement arrives.
@@ -208,7 +210,7 @@ void Stage::handle(const kafka::InputRecord& record) noexcept {
   const uint64_t ticket = offsets_.begin(slot, record.offset, outputs);
   if (outputs == 0) return;
   fanout_.begin({record.topic, record.partition, record.offset, record.timestamp, record.key, record.value,
-                 previous_attempt()},
+                 previous_attempt(), replay_of},
                 processor_.catalog().version(), now_ms());
   for (const auto& report : result_.reports)
     for (const OutputRecord& out : fanout_.records(result_, report, config_.routing))

@@ -17,7 +17,7 @@ if WRITE:
     sys.argv.remove("--write")
 ROOT = pathlib.Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"
-COMMANDS = ["run", "track", "check-config", "enrich", "catalog"]
+COMMANDS = ["run", "track", "replay", "check-config", "enrich", "catalog"]
 BEGIN, END = "<!-- cli:begin -->", "<!-- cli:end -->"
 
 
@@ -73,8 +73,14 @@ class Manners(unittest.TestCase):
         self.assertIn("--config FILE is required", run("run").stderr)
         self.assertIn("--config FILE is required", run("track", "--brokers", "x:1").stderr)
         self.assertIn("one config FILE is expected", run("check-config").stderr)
+        self.assertIn("--config FILE is required", run("replay", "--dry-run").stderr)
+        config = str(ROOT / "deploy/config/local.yaml")
+        self.assertIn("unknown reason 'NOPE'; one of: ", run("replay", "--config", config, "--reason", "NOPE").stderr)
+        self.assertIn("--since '", run("replay", "--config", config, "--since", "yesterday").stderr)
+        self.assertIn("--since must be before --until",
+                      run("replay", "--config", config, "--since", "2026-12-02T00:00:00Z", "--until", "2026-12-01T00:00:00Z").stderr)
         self.assertIn("unknown subcommand 'frobnicate'", run("catalog", "frobnicate").stderr)
-        for args in (["run"], ["check-config"], ["catalog", "frobnicate"], ["frobnicate"], []):
+        for args in (["run"], ["replay"], ["check-config"], ["catalog", "frobnicate"], ["frobnicate"], []):
             self.assertEqual(run(*args).returncode, 2, args)
 
     def test_a_negative_answer_exits_1(self):

@@ -181,13 +181,20 @@ class FakeOutput final : public kafka::Output {
 /// A changelog the test fills: end_offset is its length, poll hands out records from start().
 class FakePartitionReader final : public kafka::PartitionReader {
  public:
-  void append(int32_t partition, std::string key, std::string value) {
-    log_[partition].push_back({std::move(key), std::move(value), {}});
+  void append(int32_t partition, std::string key, std::string value,
+              std::vector<std::pair<std::string, std::string>> headers = {}) {
+    log_[partition].push_back({std::move(key), std::move(value), std::move(headers)});
   }
   [[nodiscard]] int starts() const noexcept { return starts_; }
+  /// The low watermark: offsets before it are gone (retention).
+  int64_t first_offset = 0;
 
   Error end_offset(std::string_view, int32_t partition, int64_t& end, int) noexcept override {
     end = static_cast<int64_t>(log_[partition].size());
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
+  Error start_offset(std::string_view, int32_t, int64_t& start, int) noexcept override {
+    start = first_offset;
     return RD_KAFKA_RESP_ERR_NO_ERROR;
   }
   Error start(std::string_view topic, int32_t partition, int64_t offset) noexcept override {
@@ -201,26 +208,57 @@ class FakePartitionReader final : public kafka::PartitionReader {
     const auto& log = log_[partition_];
     if (position_ < 0 || position_ >= static_cast<int64_t>(log.size())) return nullptr;
     const FakeRecord& r = log[static_cast<size_t>(position_)];
+    current_record_ = &r;
     current_ = {RD_KAFKA_RESP_ERR_NO_ERROR,
                 topic_,
                 partition_,
                 position_,
-                0,
+                1000 + position_,
                 r.key,
                 r.value.empty() ? std::string_view() : std::string_view(r.value)};
     ++position_;
     return &current_;
   }
   [[nodiscard]] int64_t position() noexcept override { return position_; }
+  [[nodiscard]] std::optional<std::string_view> last_header(std::string_view name) const noexcept override {
+    std::optional<std::string_view> found;
+    if (current_record_)
+      for (const auto& [n, v] : current_record_->headers)
+        if (n == name) found = v;
+    return found;
+  }
   void stop() noexcept override { position_ = -1; }
 
  private:
   std::map<int32_t, std::vector<FakeRecord>> log_;
+  const FakeRecord* current_record_ = nullptr;
   std::string topic_;
   int32_t partition_ = 0;
   int64_t position_ = -1;
   int starts_ = 0;
   kafka::InputRecord current_;
+};
+
+/// A group's committed offsets in memory, for a topic of `partitions` partitions.
+class FakeGroupOffsets final : public kafka::GroupOffsets {
+ public:
+  int32_t partitions = 1;
+  std::map<int32_t, int64_t> offsets;  ///< committed next offsets
+  int commits = 0;
+
+  Error partition_count(std::string_view, int32_t& count, int) noexcept override {
+    count = partitions;
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
+  Error committed(std::string_view, int32_t partition, int64_t& offset, int) noexcept override {
+    offset = offsets.count(partition) ? offsets.at(partition) : -1;
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
+  Error commit(std::string_view, int32_t partition, int64_t offset) noexcept override {
+    offsets[partition] = offset;
+    ++commits;
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
 };
 
 class FakeTransactions final : public kafka::Transactions {

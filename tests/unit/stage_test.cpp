@@ -277,6 +277,23 @@ TEST(RunLoop, InvalidInputGoesToTheDeadLetterTopicWithItsSource) {
   EXPECT_EQ(loop.stored(), 1);
 }
 
+// A replayed message is counted, and when it fails again its dead letter says so: a replay passes
+// over it instead of going round in a loop.
+TEST(RunLoop, ReplayedInputIsCountedAndItsDeadLetterNamesTheReplay) {
+  Loop loop;
+  loop.input.append("in", 0, "{\"results\":[", "key-1", {{"dlr-replay-of", "dlr.dlq/0/7"}});
+  loop.input.append("in", 0, delivered(1), "key-2", {{"dlr-replay-of", "dlr.dlq/0/8"}});
+  loop.input.append("in", 0, "{\"results\":[", "key-3");
+  loop.output.auto_acknowledge = true;
+  loop.turns(2);
+  ASSERT_EQ(loop.output.written().size(), 4u);
+  EXPECT_EQ(loop.metrics.replayed_messages.load(), 2u);
+  EXPECT_EQ(loop.output.written()[0].header("dlr-replay-of"), "dlr.dlq/0/7");
+  for (size_t i = 1; i < 3; ++i)
+    EXPECT_EQ(loop.output.written()[i].header("dlr-replay-of"), std::nullopt) << "only dead letters carry it";
+  EXPECT_EQ(loop.output.written()[3].header("dlr-replay-of"), std::nullopt) << "input that was not replayed";
+}
+
 // An operator asks which error codes the reports carry: counted per code with the catalogue's
 // name (the id for a code it lacks), NO_ERROR left out, served on /metrics.
 TEST(RunLoop, ErrorCodesAreCountedByNameForMetrics) {

@@ -25,6 +25,26 @@ PartitionList to_list(std::span<const TopicPartition> partitions) {
   return list;
 }
 
+// The last value of header `name` on `message`.
+std::optional<std::string_view> header_of(const rd_kafka_message_t* message, std::string_view name) noexcept {
+  rd_kafka_headers_t* headers = nullptr;
+  if (!message || rd_kafka_message_headers(message, &headers) != RD_KAFKA_RESP_ERR_NO_ERROR) return {};
+  const void* value = nullptr;
+  size_t size = 0;
+  for (size_t i = 0;; ++i) {  // header_get_last needs a NUL-terminated name: scan instead
+    const char* header_name = nullptr;
+    const void* v = nullptr;
+    size_t n = 0;
+    if (rd_kafka_header_get_all(headers, i, &header_name, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR) break;
+    if (name == header_name) {
+      value = v;
+      size = n;
+    }
+  }
+  if (!value) return {};
+  return std::string_view(static_cast<const char*>(value), size);
+}
+
 }  // namespace
 
 std::unique_ptr<KafkaInput> KafkaInput::create(const Properties& properties, std::string& error) {
@@ -51,23 +71,7 @@ const InputRecord* KafkaInput::poll(int timeout_ms) noexcept {
 }
 
 std::optional<std::string_view> KafkaInput::last_header(std::string_view name) const noexcept {
-  rd_kafka_headers_t* headers = nullptr;
-  if (!current_ || rd_kafka_message_headers(current_.get(), &headers) != RD_KAFKA_RESP_ERR_NO_ERROR)
-    return {};
-  const void* value = nullptr;
-  size_t size = 0;
-  for (size_t i = 0;; ++i) {  // header_get_last needs a NUL-terminated name: scan instead
-    const char* header_name = nullptr;
-    const void* v = nullptr;
-    size_t n = 0;
-    if (rd_kafka_header_get_all(headers, i, &header_name, &v, &n) != RD_KAFKA_RESP_ERR_NO_ERROR) break;
-    if (name == header_name) {
-      value = v;
-      size = n;
-    }
-  }
-  if (!value) return {};
-  return std::string_view(static_cast<const char*>(value), size);
+  return header_of(current_.get(), name);
 }
 
 Error KafkaInput::store_offsets(std::span<const TopicPartition> offsets) noexcept {
@@ -197,6 +201,13 @@ Error KafkaPartitionReader::end_offset(std::string_view topic, int32_t partition
                                           &end, timeout_ms);
 }
 
+Error KafkaPartitionReader::start_offset(std::string_view topic, int32_t partition, int64_t& start,
+                                         int timeout_ms) noexcept {
+  int64_t high = 0;
+  return rd_kafka_query_watermark_offsets(watermarks_ ? watermarks_ : rk_, std::string(topic).c_str(),
+                                          partition, &start, &high, timeout_ms);
+}
+
 Error KafkaPartitionReader::start(std::string_view topic, int32_t partition, int64_t offset) noexcept {
   current_.reset();
   topic_.assign(topic);
@@ -229,9 +240,55 @@ const InputRecord* KafkaPartitionReader::poll(int timeout_ms) noexcept {
   return &record_;
 }
 
+std::optional<std::string_view> KafkaPartitionReader::last_header(std::string_view name) const noexcept {
+  return header_of(current_.get(), name);
+}
+
 void KafkaPartitionReader::stop() noexcept {
   current_.reset();
   (void)rd_kafka_assign(rk_, nullptr);
+}
+
+std::unique_ptr<KafkaGroupOffsets> KafkaGroupOffsets::create(const Properties& properties,
+                                                             std::string& error) {
+  rd_kafka_t* rk = new_consumer(properties, error);
+  if (!rk) return nullptr;
+  return std::unique_ptr<KafkaGroupOffsets>(new KafkaGroupOffsets(rk));
+}
+
+KafkaGroupOffsets::~KafkaGroupOffsets() {
+  rd_kafka_destroy(rk_);
+}
+
+Error KafkaGroupOffsets::partition_count(std::string_view topic, int32_t& count, int timeout_ms) noexcept {
+  rd_kafka_topic_t* handle = rd_kafka_topic_new(rk_, std::string(topic).c_str(), nullptr);
+  const rd_kafka_metadata_t* metadata = nullptr;
+  Error err = rd_kafka_metadata(rk_, 0, handle, &metadata, timeout_ms);
+  if (!err) {
+    err = metadata->topic_cnt == 1 ? metadata->topics[0].err : RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC;
+    count = metadata->topic_cnt == 1 ? metadata->topics[0].partition_cnt : 0;
+    rd_kafka_metadata_destroy(metadata);
+  }
+  rd_kafka_topic_destroy(handle);
+  return err;
+}
+
+Error KafkaGroupOffsets::committed(std::string_view topic, int32_t partition, int64_t& offset,
+                                   int timeout_ms) noexcept {
+  PartitionList list(1);
+  list.add(std::string(topic).c_str(), partition);
+  Error err = rd_kafka_committed(rk_, list.get(), timeout_ms);
+  if (!err) err = list.items()[0].err;
+  offset = list.items()[0].offset >= 0 ? list.items()[0].offset : -1;
+  return err;
+}
+
+Error KafkaGroupOffsets::commit(std::string_view topic, int32_t partition, int64_t offset) noexcept {
+  PartitionList list(1);
+  list.add(std::string(topic).c_str(), partition).offset = offset;
+  Error err = rd_kafka_commit(rk_, list.get(), 0);
+  if (!err) err = list.items()[0].err;
+  return err;
 }
 
 }  // namespace dlr::kafka

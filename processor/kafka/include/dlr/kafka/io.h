@@ -85,6 +85,9 @@ class PartitionReader {
   /// are then skipped or read): what was committed after it is not missed.
   virtual Error end_offset(std::string_view topic, int32_t partition, int64_t& end,
                            int timeout_ms) noexcept = 0;
+  /// The partition's low watermark: its first offset the broker still holds.
+  virtual Error start_offset(std::string_view topic, int32_t partition, int64_t& start,
+                             int timeout_ms) noexcept = 0;
   /// Reads `topic`/`partition` from `offset` on (replacing what was read before).
   virtual Error start(std::string_view topic, int32_t partition, int64_t offset) noexcept = 0;
   /// The next record or error event, or null after the timeout. Valid until the next poll.
@@ -92,8 +95,24 @@ class PartitionReader {
   /// The offset after the last record poll() returned (-1 before any): past compacted-away
   /// records and transaction markers, it tells when the end is reached.
   [[nodiscard]] virtual int64_t position() noexcept = 0;
+  /// The last value of header `name` on the record poll() returned last.
+  [[nodiscard]] virtual std::optional<std::string_view> last_header(std::string_view name) const noexcept = 0;
   /// Stops reading (the store is up to date).
   virtual void stop() noexcept = 0;
+};
+
+/// A consumer group's committed offsets, read and written without joining the group: how far a
+/// tool that reads partitions itself (a replay) has got, so that it resumes after an interruption.
+class GroupOffsets {
+ public:
+  virtual ~GroupOffsets() = default;
+  /// The topic's partitions, from the brokers' metadata.
+  virtual Error partition_count(std::string_view topic, int32_t& count, int timeout_ms) noexcept = 0;
+  /// The group's next offset for the partition, -1 when it has none.
+  virtual Error committed(std::string_view topic, int32_t partition, int64_t& offset,
+                          int timeout_ms) noexcept = 0;
+  /// Commits the next offset, synchronously.
+  virtual Error commit(std::string_view topic, int32_t partition, int64_t offset) noexcept = 0;
 };
 
 /// A delivery report, success or failure.

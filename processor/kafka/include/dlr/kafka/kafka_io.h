@@ -54,9 +54,12 @@ class KafkaPartitionReader final : public PartitionReader {
   KafkaPartitionReader& operator=(const KafkaPartitionReader&) = delete;
 
   Error end_offset(std::string_view topic, int32_t partition, int64_t& end, int timeout_ms) noexcept override;
+  Error start_offset(std::string_view topic, int32_t partition, int64_t& start,
+                     int timeout_ms) noexcept override;
   Error start(std::string_view topic, int32_t partition, int64_t offset) noexcept override;
   const InputRecord* poll(int timeout_ms) noexcept override;
   [[nodiscard]] int64_t position() noexcept override;
+  [[nodiscard]] std::optional<std::string_view> last_header(std::string_view name) const noexcept override;
   void stop() noexcept override;
 
  private:
@@ -68,6 +71,25 @@ class KafkaPartitionReader final : public PartitionReader {
   bool connected_ = false;            ///< rk_ has asked the broker something
   MessagePtr current_;
   InputRecord record_;
+};
+
+/// A group's committed offsets through a consumer that never joins the group.
+class KafkaGroupOffsets final : public GroupOffsets {
+ public:
+  /// `properties` name the group (group.id).
+  static std::unique_ptr<KafkaGroupOffsets> create(const Properties& properties, std::string& error);
+  ~KafkaGroupOffsets() override;
+  KafkaGroupOffsets(const KafkaGroupOffsets&) = delete;
+  KafkaGroupOffsets& operator=(const KafkaGroupOffsets&) = delete;
+
+  Error partition_count(std::string_view topic, int32_t& count, int timeout_ms) noexcept override;
+  Error committed(std::string_view topic, int32_t partition, int64_t& offset,
+                  int timeout_ms) noexcept override;
+  Error commit(std::string_view topic, int32_t partition, int64_t offset) noexcept override;
+
+ private:
+  explicit KafkaGroupOffsets(rd_kafka_t* rk) : rk_(rk) {}
+  rd_kafka_t* rk_;
 };
 
 class KafkaOutput final : public Output, DeliveryHandler {
