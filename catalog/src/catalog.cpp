@@ -30,7 +30,8 @@ bool iequals(std::string_view a, std::string_view b) {
 }
 
 // Resolves the policy for one entry; false when nothing decides its outcome.
-bool decide(const Entry& entry, const Policy& policy, Decision& out, std::vector<bool>& used) {
+bool decide(const Entry& entry, const Policy& policy, Decision& out, std::vector<bool>& used,
+            const Rule** rule_out = nullptr) {
   const Rule* best = nullptr;
   size_t best_index = 0;
   for (size_t i = 0; i < policy.rules.size(); ++i) {
@@ -41,6 +42,7 @@ bool decide(const Entry& entry, const Policy& policy, Decision& out, std::vector
     }
   }
   if (best) used[best_index] = true;
+  if (rule_out) *rule_out = best;
   if (best && best->outcome) {
     out.outcome = *best->outcome;
   } else if (entry.permanent) {
@@ -58,7 +60,30 @@ bool decide(const Entry& entry, const Policy& policy, Decision& out, std::vector
   }
   out.final = best && best->final ? *best->final : out.outcome != Outcome::pending;
   out.retry = best && best->retry ? *best->retry : policy.default_retry;
+  out.firm = best && best->firm;
   return true;
+}
+
+// A decision against the vendor's own flag must rest on the vendor's words: the rule quotes a
+// passage of the entry's description, resolution or group. "" when it does, else the problem.
+std::string unsupported_override(const Entry& entry, const Decision& decision, const Rule* rule) {
+  if (!entry.permanent) return {};
+  const Outcome flagged = *entry.permanent ? Outcome::permanent : Outcome::retryable;
+  if (decision.outcome == flagged) return {};
+  const std::string what = std::string(to_string(entry.family)) + " " + std::string(to_string(entry.kind)) +
+                           " " + std::to_string(entry.id) + " " + entry.name + " (flagged " +
+                           (*entry.permanent ? "permanent" : "temporary") + ", decided " +
+                           std::string(to_string(decision.outcome)) + ")";
+  if (!rule || rule->quotes.empty())
+    return "rule '" + decision.rule + "' overrides the vendor's flag of " + what +
+           " without quoting the vendor's words it rests on (quote:)";
+  for (const std::string& quote : rule->quotes) {
+    for (const std::string* text :
+         {&entry.description, &entry.resolution, &entry.group_name, &entry.group_title})
+      if (text->find(quote) != std::string::npos) return {};
+  }
+  return "rule '" + decision.rule + "' overrides the vendor's flag of " + what +
+         ", but none of its quotes is in that entry's text";
 }
 
 }  // namespace
@@ -123,13 +148,16 @@ std::shared_ptr<const Catalog> Catalog::build(CodesDocument codes, Policy policy
   catalog->entries_.reserve(codes.entries.size());
   for (Entry& entry : codes.entries) {
     CompiledEntry compiled;
-    if (!decide(entry, policy, compiled.decision, used)) {
+    const Rule* rule = nullptr;
+    if (!decide(entry, policy, compiled.decision, used, &rule)) {
       diagnostics.push_back({std::string(policy_file), 0,
                              "no outcome for " + std::string(to_string(entry.family)) + " " +
                                  std::string(to_string(entry.kind)) + " " + std::to_string(entry.id) + " " +
                                  entry.name + ": the page gives no permanent flag and no rule decides it"});
       continue;
     }
+    if (std::string problem = unsupported_override(entry, compiled.decision, rule); !problem.empty())
+      diagnostics.push_back({std::string(policy_file), rule ? rule->line : 0, std::move(problem)});
     compiled.entry = std::move(entry);
     catalog->entries_.push_back(std::move(compiled));
   }

@@ -276,6 +276,25 @@ CodesDocument parse_codes(std::string_view yaml, std::string_view file,
   return doc;
 }
 
+// `quote:` is one string or a list of them, none empty.
+bool read_quotes(Checker& check, const YAML::Node& node, std::vector<std::string>& out) {
+  const auto one = [&](const YAML::Node& item) {
+    std::string text;
+    if (!check.get(item, "quote", text)) return false;
+    if (text.empty()) {
+      check.error(item, "a quote must not be empty");
+      return false;
+    }
+    out.push_back(std::move(text));
+    return true;
+  };
+  if (!node.IsSequence()) return one(node);
+  bool ok = node.size() > 0;
+  if (!ok) check.error(node, "quote must name at least one passage");
+  for (const auto& item : node) ok = one(item) && ok;
+  return ok;
+}
+
 Policy parse_policy(std::string_view yaml, std::string_view file, std::vector<Diagnostic>& diagnostics) {
   Policy policy;
   YAML::Node root;
@@ -305,7 +324,8 @@ Policy parse_policy(std::string_view yaml, std::string_view file, std::vector<Di
       check.error(node, "each rule must be a map");
       continue;
     }
-    check.reject_unknown_keys(node, {"name", "match", "outcome", "final", "retry", "reason"}, "a rule");
+    check.reject_unknown_keys(node, {"name", "match", "outcome", "final", "retry", "reason", "quote", "firm"},
+                              "a rule");
     Rule rule;
     rule.line = node.Mark().line + 1;
     bool ok = check.require(node, "name", "rule") && check.get(node["name"], "name", rule.name);
@@ -335,6 +355,10 @@ Policy parse_policy(std::string_view yaml, std::string_view file, std::vector<Di
       else
         ok = false;
     }
+    if (const auto quote = node["quote"]; quote) {
+      ok = read_quotes(check, quote, rule.quotes) && ok;
+    }
+    if (node["firm"]) ok = check.get(node["firm"], "firm", rule.firm) && ok;
     if (node["retry"]) {
       RetryHint hint;
       if (read_retry(check, node["retry"], hint))

@@ -326,6 +326,54 @@ TEST(Policy, UndecidedEntriesAndDeadRulesRefuseToBuild) {
   EXPECT_EQ(diagnostics[1].line, 2);
 }
 
+// An override of the vendor's flag must quote the vendor's words, and the quote must be the entry's.
+TEST(Policy, AnOverrideOfTheVendorsFlagMustQuoteTheEntrysText) {
+  CodesDocument codes;
+  codes.source.date = "2026-01-01";
+  Entry temporary;
+  temporary.kind = Kind::error;
+  temporary.family = Family::general;
+  temporary.id = 628;
+  temporary.name = "EC_TEMPORARY_HANDSET_FAILURE";
+  temporary.permanent = true;
+  temporary.description = "There is a temporary handset failure";
+  codes.entries.push_back(temporary);
+  const auto build = [&](const std::string& rule) {
+    std::vector<Diagnostic> diagnostics;
+    Policy policy = parse_policy(
+        "rules:\n  - {name: t, match: {kind: error, id: 628}, outcome: retryable, reason: r" + rule + "}\n",
+        "policy.yaml", diagnostics);
+    EXPECT_TRUE(diagnostics.empty());
+    (void)Catalog::build(codes, policy, "v", diagnostics, "policy.yaml");
+    return diagnostics;
+  };
+  auto unquoted = build("");
+  ASSERT_EQ(unquoted.size(), 1u);
+  EXPECT_NE(unquoted[0].message.find("overrides the vendor's flag of general error 628"), std::string::npos);
+  EXPECT_NE(unquoted[0].message.find("(flagged permanent, decided retryable)"), std::string::npos);
+  EXPECT_NE(unquoted[0].message.find("without quoting"), std::string::npos);
+  EXPECT_EQ(unquoted[0].line, 2);
+  auto elsewhere = build(", quote: \"a handset failure that lasts\"");
+  ASSERT_EQ(elsewhere.size(), 1u);
+  EXPECT_NE(elsewhere[0].message.find("none of its quotes is in that entry's text"), std::string::npos);
+  EXPECT_TRUE(build(", quote: [\"nowhere\", \"temporary handset failure\"]").empty());
+}
+
+TEST(Policy, EveryOverrideInTheShippedPolicyQuotesItsEntry) {
+  size_t overrides = 0;
+  for (const auto& e : shipped()->entries()) {
+    if (!e.entry.permanent) continue;
+    const Outcome flagged = *e.entry.permanent ? Outcome::permanent : Outcome::retryable;
+    if (e.decision.outcome == flagged) continue;
+    ++overrides;
+    const auto rule = std::find_if(shipped()->policy().rules.begin(), shipped()->policy().rules.end(),
+                                   [&](const Rule& r) { return r.name == e.decision.rule; });
+    ASSERT_NE(rule, shipped()->policy().rules.end()) << e.entry.name;
+    EXPECT_FALSE(rule->quotes.empty()) << e.entry.name;
+  }
+  EXPECT_GE(overrides, 40u) << "the reviewed overrides in both directions";
+}
+
 TEST(Policy, BadRulesAreAllReported) {
   std::vector<Diagnostic> diagnostics;
   (void)parse_policy(

@@ -115,6 +115,39 @@ TEST(Classify, OkGroupErrorLeavesAFailedStatusStanding) {
   EXPECT_EQ(c.decision->outcome, Outcome::retryable);
 }
 
+// A firm status's own text names the cause: its error does not soften it.
+TEST(Classify, AFirmStatusStandsAgainstATemporaryError) {
+  constexpr int64_t kSignalsBlocked = 87, kRejectedGroup = 5, kErrorSignalsBlocked = 608, kAbsent = 27;
+  for (const int64_t group : {kExpiredGroup, kRejectedGroup}) {
+    ReportFields f = with_status(kSignalsBlocked, group);
+    f.status.name = "SIGNALS_BLOCKED";  // group 5 has a second status 87
+    const auto c = core::classify(with_error(f, kErrorSignalsBlocked), Channel::sms, shipped());
+    ASSERT_TRUE(c.classified());
+    ASSERT_NE(c.error.entry, nullptr);
+    EXPECT_EQ(c.error.entry->decision.outcome, Outcome::retryable) << "the error alone is retryable";
+    EXPECT_EQ(c.decision, &c.status.entry->decision) << "group " << group;
+    EXPECT_EQ(c.decision->outcome, Outcome::permanent);
+  }
+  // A failure known only by its group takes its error's explanation.
+  const auto absent =
+      core::classify(with_error(with_status(9, kUndeliverable), kAbsent), Channel::sms, shipped());
+  EXPECT_EQ(absent.decision->outcome, Outcome::retryable);
+  EXPECT_EQ(absent.decision->rule, "absent-subscriber");
+}
+
+// EXPIRED says the validity period ran out; 4100 and 4101 say the same: one outcome.
+TEST(Classify, ExpiredIsRetriedTheSameWithOrWithoutItsValidityError) {
+  const auto bare =
+      core::classify(with_error(with_status(kExpired, kExpiredGroup), kNoError), Channel::sms, shipped());
+  for (const int64_t error : {4100, 4101}) {
+    const auto c =
+        core::classify(with_error(with_status(kExpired, kExpiredGroup), error), Channel::sms, shipped());
+    EXPECT_EQ(c.decision->outcome, bare.decision->outcome) << error;
+    EXPECT_EQ(c.decision->retry.not_before_s, bare.decision->retry.not_before_s) << error;
+    EXPECT_EQ(c.decision->retry.max_attempts, bare.decision->retry.max_attempts) << error;
+  }
+}
+
 TEST(Classify, ErrorOfASuccessIsLookedUpButDoesNotDecide) {
   const auto c = core::classify(with_error(with_status(kDeliveredToHandset, kDelivered), kUnknownSubscriber),
                                 Channel::sms, shipped());

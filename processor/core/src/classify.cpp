@@ -71,8 +71,10 @@ Classification classify(const ReportFields& f, Channel binding, const catalog::C
     c.detail = "status id unknown to the catalogue and its group is not a status group";
     return c;
   }
+  // Precedence (catalog/README.md): a failed status is explained by its error, unless its own
+  // rule is firm (its text already names the cause and the error cannot change it).
   const bool failed = c.decision->outcome != Outcome::delivered && c.decision->outcome != Outcome::pending;
-  if (failed && f.error.present) c.decision = error_decision(f, cat, c);
+  if (failed && f.error.present && !c.decision->firm) c.decision = error_decision(f, cat, c);
   return c;
 }
 

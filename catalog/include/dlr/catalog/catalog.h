@@ -21,6 +21,8 @@ struct Decision {
   std::string rule;    ///< the rule's name, or "vendor-flag"
   std::string reason;  ///< why, in words
   RetryHint retry;     ///< meaningful when outcome is retryable
+  /// A status decision the report's error does not replace (the rule's `firm`).
+  bool firm = false;
   /// Dense index among the catalogue's decisions: decisions()[id] is this one. Lets a serializer
   /// keep per-decision data in a plain array.
   uint32_t id = 0;

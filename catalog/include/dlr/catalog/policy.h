@@ -34,6 +34,11 @@ struct Rule {
   std::optional<bool> final;       ///< absent: delivered/retryable/permanent are final, pending is not
   std::optional<RetryHint> retry;  ///< absent: the policy's default for retryable outcomes
   std::string reason;
+  /// The vendor's words the rule rests on. Required where the rule overrides the vendor's flag:
+  /// each entry it overrides must contain one of them (description, resolution or group).
+  std::vector<std::string> quotes;
+  /// A status rule whose verdict stands whatever the report's error says (see classify).
+  bool firm = false;
   int line = 0;
 
   [[nodiscard]] int specificity() const noexcept;
