@@ -67,9 +67,8 @@ bool decide(const Entry& entry, const Policy& policy, Decision& out, std::vector
 // A decision against the vendor's own flag must rest on the vendor's words: the rule quotes a
 // passage of the entry's description, resolution or group. "" when it does, else the problem.
 std::string unsupported_override(const Entry& entry, const Decision& decision, const Rule* rule) {
-  if (!entry.permanent) return {};
-  const Outcome flagged = *entry.permanent ? Outcome::permanent : Outcome::retryable;
-  if (decision.outcome == flagged) return {};
+  const auto flagged = flagged_outcome(entry);
+  if (!flagged || decision.outcome == *flagged) return {};
   const std::string what = std::string(to_string(entry.family)) + " " + std::string(to_string(entry.kind)) +
                            " " + std::to_string(entry.id) + " " + entry.name + " (flagged " +
                            (*entry.permanent ? "permanent" : "temporary") + ", decided " +
@@ -87,6 +86,17 @@ std::string unsupported_override(const Entry& entry, const Decision& decision, c
 }
 
 }  // namespace
+
+std::optional<Outcome> flagged_outcome(const Entry& entry) noexcept {
+  if (!entry.permanent) return std::nullopt;
+  return *entry.permanent ? Outcome::permanent : Outcome::retryable;
+}
+
+const Rule* Catalog::rule(std::string_view name) const noexcept {
+  for (const Rule& r : policy_.rules)
+    if (r.name == name) return &r;
+  return nullptr;
+}
 
 std::string_view to_string(MatchKind kind) noexcept {
   switch (kind) {

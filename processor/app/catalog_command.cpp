@@ -9,6 +9,7 @@
 #include <tuple>
 
 #include "args.h"
+#include "catalog_review.h"
 #include "commands.h"
 #include "dlr/catalog/importer.h"
 #include "dlr/catalog/loader.h"
@@ -335,7 +336,9 @@ int catalog_command(int argc, char** argv) {
     std::fputs(std::string(usage("catalog")).c_str(), stdout);
     return 0;
   }
-  Args args(argc, argv, 3, {"codes", "policy", "date", "output", "kind", "family", "group", "id", "name"},
+  Args args(argc, argv, 3,
+            {"codes", "policy", "date", "output", "kind", "family", "group", "id", "name", "status",
+             "status-group"},
             {"partial"});
   if (const int code = help_or_usage_error(args, "catalog"); code >= 0) return code;
   if (sub == "import") return import_command(args);
@@ -343,6 +346,11 @@ int catalog_command(int argc, char** argv) {
   if (sub == "dump") return dump_command(args);
   if (sub == "lookup") return lookup_command(args);
   if (sub == "check") return check_command(args);
+  if (sub == "explain" || sub == "review") {
+    const auto catalog = load(args);
+    if (!catalog) return 2;
+    return sub == "explain" ? explain_command(args, *catalog) : review_command(*catalog);
+  }
   return usage_error("catalog",
                      sub.empty() ? "a subcommand is expected" : "unknown subcommand '" + sub + "'");
 }

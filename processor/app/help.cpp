@@ -21,7 +21,8 @@ constexpr std::string_view kOverview =
     "  dlr-enricher check-config FILE                          validate a config without running\n"
     "  dlr-enricher enrich [--channel NAME] [--analytics] [FILE...]\n"
     "                                                          enrich JSON documents (stdin if no FILE)\n"
-    "  dlr-enricher catalog (import|diff|dump|lookup|check) ... the catalogue (catalog --help)\n"
+    "  dlr-enricher catalog (import|diff|dump|lookup|check|explain|review) ...\n"
+    "                                                          the catalogue (catalog --help)\n"
     "  dlr-enricher --version                                  version, commit, librdkafka, simdjson\n"
     "\n"
     "COMMAND --help says more about each. Exit codes: 0 done, 1 a negative answer (an invalid\n"
@@ -94,10 +95,15 @@ constexpr std::string_view kCatalog =
     "  dlr-enricher catalog dump          every entry with its decision, one JSON object per line\n"
     "  dlr-enricher catalog lookup [--kind K] [--family F] [--group G] (--id N | --name NAME)\n"
     "  dlr-enricher catalog check         validates the codes and the policy\n"
+    "  dlr-enricher catalog explain --kind K --id N [--family F] [--group G]\n"
+    "                                   [--status S [--status-group G]]\n"
+    "                                   a code's decision, its rule and the vendor's words it rests\n"
+    "                                   on; with --status, which of the pair decides and why\n"
+    "  dlr-enricher catalog review        every decision against the vendor's flag (catalog/REVIEW.md)\n"
     "\n"
     "Every subcommand takes --codes FILE and --policy FILE (default: the shipped catalog/).\n"
-    "Exit: 0 done; 1 a page that does not import, differences (diff), nothing found (lookup) or an\n"
-    "invalid catalogue (check); 2 a usage error or a file that cannot be read.\n";
+    "Exit: 0 done; 1 a page that does not import, differences (diff), nothing found (lookup, explain) or\n"
+    "an invalid catalogue (check); 2 a usage error or a file that cannot be read.\n";
 
 }  // namespace
 

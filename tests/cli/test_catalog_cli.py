@@ -37,6 +37,38 @@ class CatalogCli(unittest.TestCase):
             whole = run("catalog", "import", str(PAGE), "--output", str(out))  # replaces the partial one
             self.assertEqual(whole.returncode, 0, whole.stderr)
 
+    def test_explain_shows_the_decision_the_rule_and_the_vendors_words(self):
+        result = run("catalog", "explain", "--kind", "error", "--id", "628")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("general error 628 EC_TEMPORARY_HANDSET_FAILURE", result.stdout)
+        self.assertIn("vendor's flag: permanent", result.stdout)
+        self.assertIn("decision:      retryable", result.stdout)
+        self.assertIn("temporary-handset-failure (overrides the vendor's flag)", result.stdout)
+        self.assertIn('rests on:      "temporary handset failure"', result.stdout)
+
+    def test_explain_of_a_pair_says_which_side_decides_and_why(self):
+        firm = run("catalog", "explain", "--kind", "error", "--id", "608", "--status", "87")
+        self.assertEqual(firm.returncode, 0, firm.stderr)
+        self.assertEqual(firm.stdout.count("the status decides: the status's rule is firm"), 2, firm.stdout)
+        self.assertEqual(firm.stdout.count("report:        permanent"), 2, firm.stdout)
+        explained = run("catalog", "explain", "--kind", "error", "--id", "27", "--status", "9")
+        self.assertIn("the error decides: a failed status is explained by its error", explained.stdout)
+        self.assertIn("report:        retryable, final; next attempt after 3600 s, 4 attempts in all", explained.stdout)
+        ok = run("catalog", "explain", "--kind", "error", "--id", "0", "--status", "9")
+        self.assertIn("an error of group OK reports no failure", ok.stdout)
+
+    def test_explain_fails_on_nothing_found_and_on_bad_arguments(self):
+        self.assertEqual(run("catalog", "explain", "--kind", "error", "--id", "99999").returncode, 1)
+        self.assertEqual(run("catalog", "explain", "--id", "628").returncode, 2)
+        self.assertEqual(run("catalog", "explain", "--kind", "status", "--id", "9", "--status", "9").returncode, 2)
+
+    def test_the_review_report_is_current(self):
+        result = run("catalog", "review")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("| 6046 | `EC_UNSOLICITED_RECIPIENT` | temporary | permanent, final |", result.stdout)
+        self.assertEqual(result.stdout, (ROOT / "catalog/REVIEW.md").read_text(),
+                         "catalog/REVIEW.md is out of date: dlr-enricher catalog review > catalog/REVIEW.md")
+
     def test_dump_has_one_entry_per_table_row_with_required_fields(self):
         result = run("catalog", "dump")
         self.assertEqual(result.returncode, 0, result.stderr)

@@ -30,19 +30,25 @@ Classification refuse(Reason reason, const char* detail) noexcept {
   return c;
 }
 
-// A failed status is explained by its error: the error's decision replaces the status's.
-const catalog::Decision* error_decision(const ReportFields& f, const catalog::Catalog& cat,
-                                        Classification& c) noexcept {
-  if (c.error.entry) {
-    // An error of the OK group reports no failure: the status stands.
-    return c.error.entry->decision.outcome != Outcome::delivered ? &c.error.entry->decision : c.decision;
-  }
-  c.unknown_code = true;
-  if (f.error.permanent >= 0) return &cat.report_flag_decision(f.error.permanent == 1);
-  return c.decision;
-}
-
 }  // namespace
+
+Precedence precedence(const catalog::Decision& status, const catalog::CompiledEntry* error, int8_t error_flag,
+                      const catalog::Catalog& catalog) noexcept {
+  if (status.outcome == Outcome::delivered || status.outcome == Outcome::pending)
+    return {&status, Decider::status, "a delivered or pending status decides: its error is no failure"};
+  if (status.firm)
+    return {&status, Decider::status, "the status's rule is firm: its own text names the cause"};
+  if (error) {
+    if (error->decision.outcome == Outcome::delivered)
+      return {&status, Decider::status, "an error of group OK reports no failure: the failed status stands"};
+    return {&error->decision, Decider::error, "a failed status is explained by its error"};
+  }
+  if (error_flag >= 0)
+    return {&catalog.report_flag_decision(error_flag == 1), Decider::report_flag,
+            "the error is not in the catalogue: the report's own permanent flag decides"};
+  return {&status, Decider::status,
+          "the error is not in the catalogue and carries no flag: the status stands"};
+}
 
 Classification classify(const ReportFields& f, Channel binding, const catalog::Catalog& cat) noexcept {
   if (!f.status.present) {
@@ -71,10 +77,11 @@ Classification classify(const ReportFields& f, Channel binding, const catalog::C
     c.detail = "status id unknown to the catalogue and its group is not a status group";
     return c;
   }
-  // Precedence (catalog/README.md): a failed status is explained by its error, unless its own
-  // rule is firm (its text already names the cause and the error cannot change it).
   const bool failed = c.decision->outcome != Outcome::delivered && c.decision->outcome != Outcome::pending;
-  if (failed && f.error.present && !c.decision->firm) c.decision = error_decision(f, cat, c);
+  if (failed && f.error.present) {
+    c.unknown_code |= c.error.entry == nullptr;
+    c.decision = precedence(*c.decision, c.error.entry, f.error.permanent, cat).decision;
+  }
   return c;
 }
 

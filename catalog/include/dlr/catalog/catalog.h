@@ -33,6 +33,9 @@ struct CompiledEntry {
   Decision decision;
 };
 
+/// The outcome the vendor's permanent flag alone would give, when the entry has one.
+[[nodiscard]] std::optional<Outcome> flagged_outcome(const Entry& entry) noexcept;
+
 /// How a code was found.
 enum class MatchKind : uint8_t {
   channel,    ///< in one of the channel's families
@@ -87,6 +90,8 @@ class Catalog {
 
   [[nodiscard]] const std::vector<CompiledEntry>& entries() const noexcept { return entries_; }
   [[nodiscard]] const Policy& policy() const noexcept { return policy_; }
+  /// The policy rule of that name, or null ("vendor-flag" and the fallbacks are no rule).
+  [[nodiscard]] const Rule* rule(std::string_view name) const noexcept;
   [[nodiscard]] const Source& source() const noexcept { return source_; }
   /// "<source date>+<12 hex digits of the content hash of codes and policy>".
   [[nodiscard]] std::string_view version() const noexcept { return version_; }

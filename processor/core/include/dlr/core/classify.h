@@ -30,13 +30,24 @@ struct Classification {
 /// from voice or email members.
 [[nodiscard]] Classification resolve_channel(const ReportFields& fields, Channel binding) noexcept;
 
+/// Which side of a report decides, its status or its error (catalog/README.md).
+enum class Decider : uint8_t { status, error, report_flag };
+struct Precedence {
+  const catalog::Decision* decision = nullptr;
+  Decider decider = Decider::status;
+  const char* why = "";  ///< static text
+};
+/// The one place the status and error decisions are combined, for classify() and `catalog
+/// explain`: `error` is the error's entry (null when the catalogue lacks it), `error_flag` the
+/// report's own permanent flag for it (-1 when none).
+[[nodiscard]] Precedence precedence(const catalog::Decision& status, const catalog::CompiledEntry* error,
+                                    int8_t error_flag, const catalog::Catalog& catalog) noexcept;
+
 /// Looks the status and error up and decides. Rules, in order:
 /// - no status object: a seen event or another non-delivery event is skipped; else MISSING_STATUS;
-/// - the status's decision stands, from its entry or, for an id the catalogue lacks, its group
+/// - the status's decision, from its entry or, for an id the catalogue lacks, its group
 ///   (a group that is not a status group: UNKNOWN_STATUS_GROUP);
-/// - a failed status (neither delivered nor pending) with an error object takes the error's
-///   decision, unless the error is of the OK group; an unknown error with its own permanent flag
-///   takes the report-flag decision.
+/// - with an error object, precedence() decides between them.
 /// The error object is looked up even on success, so its catalogue entry can be shown.
 [[nodiscard]] Classification classify(const ReportFields& fields, Channel binding,
                                       const catalog::Catalog& catalog) noexcept;
