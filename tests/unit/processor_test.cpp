@@ -10,6 +10,7 @@
 
 #include "dlr/catalog/loader.h"
 #include "dlr/core/timestamp.h"
+#include "shipped_catalog.h"
 
 // Counts heap allocations so a test can show the per-message path makes none once warm.
 // The sanitizers bring their own operator new, so the count is left out of sanitizer builds.
@@ -39,11 +40,7 @@ using core::Verdict;
 
 namespace {
 
-std::shared_ptr<const catalog::Catalog> shipped() {
-  static auto loaded =
-      catalog::load_catalog(DLR_SOURCE_DIR "/catalog/codes.yaml", DLR_SOURCE_DIR "/catalog/policy.yaml");
-  return loaded.catalog;
-}
+using fixtures::shipped;
 
 std::string report(const std::string& status, const std::string& error = "", const std::string& extra = "") {
   std::string r = "{\"messageId\":\"m\",\"status\":" + status;

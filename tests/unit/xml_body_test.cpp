@@ -5,6 +5,7 @@
 
 #include "dlr/catalog/loader.h"
 #include "dlr/core/processor.h"
+#include "shipped_catalog.h"
 
 using namespace dlr;
 using core::Channel;
@@ -13,11 +14,7 @@ using core::Verdict;
 
 namespace {
 
-std::shared_ptr<const catalog::Catalog> shipped() {
-  static auto loaded =
-      catalog::load_catalog(DLR_SOURCE_DIR "/catalog/codes.yaml", DLR_SOURCE_DIR "/catalog/policy.yaml");
-  return loaded.catalog;
-}
+using fixtures::shipped;
 
 // Every record of a result, in order, for comparing two results.
 std::string records_of(const core::Result& r) {

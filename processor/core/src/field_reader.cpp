@@ -27,14 +27,6 @@ Reason document_reason(simdjson::error_code error) noexcept {
   }
 }
 
-std::string_view trim_right(std::string_view text) noexcept {
-  while (!text.empty() &&
-         (text.back() == ' ' || text.back() == '\n' || text.back() == '\r' || text.back() == '\t')) {
-    text.remove_suffix(1);
-  }
-  return text;
-}
-
 Failure fail_document(simdjson::error_code error) noexcept {
   return {document_reason(error), simdjson::error_message(error), true};
 }

@@ -8,6 +8,7 @@
 
 #include "dlr/core/reason.h"
 #include "dlr/core/report_fields.h"
+#include "text.h"
 
 namespace dlr::core {
 
@@ -22,7 +23,6 @@ struct Failure {
 /// The document-level reason for a parser error.
 [[nodiscard]] Reason document_reason(simdjson::error_code error) noexcept;
 [[nodiscard]] Failure fail_document(simdjson::error_code error) noexcept;
-[[nodiscard]] std::string_view trim_right(std::string_view text) noexcept;
 
 /// Reads every member of a report object into `fields`; returns the first report-level failure,
 /// or a document-level one (which stops the read).

@@ -152,10 +152,8 @@ Reason Processor::process(std::string_view message, Channel binding, Result& out
   out.body = message;
   const bool xml = looks_like_xml(message);
   if (xml) {
-    if (message.size() > impl_->options.max_document_bytes) {
-      return fail_whole(out, message,
-                        {Reason::too_large, "the message is larger than max_document_bytes", -1}, source);
-    }
+    if (const DocumentError error = impl_->reader.check_size(message); error.failed())
+      return fail_whole(out, message, error, source);
     if (const DocumentError error = impl_->xml.transcode(message, impl_->options.max_depth); error.failed()) {
       return fail_whole(out, message, error, source);
     }

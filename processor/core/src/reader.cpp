@@ -274,9 +274,7 @@ DocumentError DocumentReader::read(std::string_view message, ReportSink& sink) n
   if (message.find_first_not_of(" \t\r\n") == std::string_view::npos) {
     return {Reason::empty_input, "the message is empty", -1};
   }
-  if (message.size() > max_document_bytes_) {
-    return {Reason::too_large, "the message is larger than max_document_bytes", -1};
-  }
+  if (const DocumentError error = check_size(message); error.failed()) return error;
   if (const int64_t at = nesting_beyond(message.data(), message.size(), max_depth_); at >= 0) {
     return {Reason::too_deep, "nesting deeper than max_depth", at};
   }

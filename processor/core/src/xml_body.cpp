@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "dlr/json/writer.h"
+#include "text.h"
 #include "utf8.h"
 
 namespace dlr::core {
@@ -47,12 +48,6 @@ bool is_json_number(std::string_view t) noexcept {
     if (digits() == 0) return false;
   }
   return i == t.size() && !t.empty();
-}
-
-std::string_view trim(std::string_view t) noexcept {
-  const size_t first = t.find_first_not_of(" \t\r\n");
-  if (first == std::string_view::npos) return {};
-  return t.substr(first, t.find_last_not_of(" \t\r\n") - first + 1);
 }
 
 // The name without a namespace prefix: <ns:status> is a status.

@@ -54,6 +54,13 @@ class DocumentReader {
   /// handed over must be discarded.
   [[nodiscard]] DocumentError read(std::string_view message, ReportSink& sink) noexcept;
 
+  /// TOO_LARGE for a message over max_document_bytes (JSON, or XML before it is transcoded).
+  [[nodiscard]] DocumentError check_size(std::string_view message) const noexcept {
+    if (message.size() > max_document_bytes_)
+      return {Reason::too_large, "the message is larger than max_document_bytes", -1};
+    return {};
+  }
+
   /// Offset within the current message of a view given to the sink.
   [[nodiscard]] uint32_t offset_of(std::string_view view) const noexcept {
     return static_cast<uint32_t>(view.data() - buffer_.get());
