@@ -11,6 +11,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libsimdjson-dev libyaml-cpp-dev librdkafka-dev libspdlog-dev libfmt-dev
   libgtest-dev libgmock-dev libbenchmark-dev librocksdb-dev libmicrohttpd-dev libpugixml-dev
+  libhowardhinnant-date-dev tzdata
   python3 python3-jsonschema python3-yaml python3-confluent-kafka python3-matplotlib python3-venv
   openjdk-17-jre-headless maven kcat curl procps iproute2 openssl
   "$@"

@@ -64,25 +64,35 @@ bool decide(const Entry& entry, const Policy& policy, Decision& out, std::vector
   return true;
 }
 
-// A decision against the vendor's own flag must rest on the vendor's words: the rule quotes a
-// passage of the entry's description, resolution or group. "" when it does, else the problem.
-std::string unsupported_override(const Entry& entry, const Decision& decision, const Rule* rule) {
-  const auto flagged = flagged_outcome(entry);
-  if (!flagged || decision.outcome == *flagged) return {};
-  const std::string what = std::string(to_string(entry.family)) + " " + std::string(to_string(entry.kind)) +
-                           " " + std::to_string(entry.id) + " " + entry.name + " (flagged " +
-                           (*entry.permanent ? "permanent" : "temporary") + ", decided " +
-                           std::string(to_string(decision.outcome)) + ")";
-  if (!rule || rule->quotes.empty())
-    return "rule '" + decision.rule + "' overrides the vendor's flag of " + what +
-           " without quoting the vendor's words it rests on (quote:)";
-  for (const std::string& quote : rule->quotes) {
+bool quotes_entry(const Rule& rule, const Entry& entry) {
+  for (const std::string& quote : rule.quotes) {
     for (const std::string* text :
          {&entry.description, &entry.resolution, &entry.group_name, &entry.group_title})
-      if (text->find(quote) != std::string::npos) return {};
+      if (text->find(quote) != std::string::npos) return true;
   }
-  return "rule '" + decision.rule + "' overrides the vendor's flag of " + what +
-         ", but none of its quotes is in that entry's text";
+  return false;
+}
+
+// A decision must rest on the vendor's words where it is ours rather than the page's: against the
+// vendor's own flag, or by a rule for one code where the page gives no flag. The rule then quotes
+// a passage of that entry's description, resolution or group. "" when it does, else the problem.
+std::string unsupported_decision(const Entry& entry, const Decision& decision, const Rule* rule) {
+  const auto flagged = flagged_outcome(entry);
+  const bool overrides = flagged && decision.outcome != *flagged;
+  const bool one_code = !flagged && rule && (rule->id || rule->code_name);
+  if (!overrides && !one_code) return {};
+  std::string what = std::string(to_string(entry.family)) + " " + std::string(to_string(entry.kind)) + " " +
+                     std::to_string(entry.id) + " " + entry.name;
+  what = overrides ? "overrides the vendor's flag of " + what + " (flagged " +
+                         (*entry.permanent ? "permanent" : "temporary") + ", decided " +
+                         std::string(to_string(decision.outcome)) + ")"
+                   : "decides " + what + ", which the page gives no flag, " +
+                         std::string(to_string(decision.outcome));
+  if (!rule || rule->quotes.empty())
+    return "rule '" + decision.rule + "' " + what +
+           " without quoting the vendor's words it rests on (quote:)";
+  if (quotes_entry(*rule, entry)) return {};
+  return "rule '" + decision.rule + "' " + what + ", but none of its quotes is in that entry's text";
 }
 
 }  // namespace
@@ -166,7 +176,7 @@ std::shared_ptr<const Catalog> Catalog::build(CodesDocument codes, Policy policy
                                  entry.name + ": the page gives no permanent flag and no rule decides it"});
       continue;
     }
-    if (std::string problem = unsupported_override(entry, compiled.decision, rule); !problem.empty())
+    if (std::string problem = unsupported_decision(entry, compiled.decision, rule); !problem.empty())
       diagnostics.push_back({std::string(policy_file), rule ? rule->line : 0, std::move(problem)});
     compiled.entry = std::move(entry);
     catalog->entries_.push_back(std::move(compiled));

@@ -10,87 +10,14 @@
 #include <sstream>
 #include <tuple>
 
+#include "yaml_checker.h"
+
 #ifndef DLR_CATALOG_SOURCE_DIR
 #define DLR_CATALOG_SOURCE_DIR "catalog"
 #endif
 
 namespace dlr::catalog {
 namespace {
-
-// Collects diagnostics for one file; every check reports and carries on.
-class Checker {
- public:
-  Checker(std::string_view file, std::vector<Diagnostic>& out) : file_(file), out_(out) {}
-
-  void error(const YAML::Node& at, const std::string& message) {
-    out_.push_back({file_, at.Mark().line + 1, message});
-  }
-  void error(int line, const std::string& message) { out_.push_back({file_, line, message}); }
-
-  void reject_unknown_keys(const YAML::Node& map, const std::set<std::string>& known, std::string_view what) {
-    for (const auto& kv : map) {
-      const auto key = kv.first.as<std::string>();
-      if (!known.count(key)) {
-        std::string list;
-        for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-        error(kv.first, "unknown key '" + key + "' in " + std::string(what) + " (known: " + list + ")");
-      }
-    }
-  }
-
-  bool require(const YAML::Node& map, const char* key, std::string_view what) {
-    if (map[key]) return true;
-    error(map, std::string(what) + " is missing required field '" + key + "'");
-    return false;
-  }
-
-  template <typename T>
-  bool get(const YAML::Node& node, const char* key, T& out) {
-    try {
-      if (!node.IsScalar()) throw YAML::Exception(node.Mark(), "");
-      out = node.as<T>();
-      return true;
-    } catch (const YAML::Exception&) {
-      error(node, std::string("field '") + key + "' must be " + type_name<T>());
-      return false;
-    }
-  }
-
-  bool get_optional_int(const YAML::Node& node, const char* key, std::optional<int>& out) {
-    if (!node || node.IsNull()) {
-      out.reset();
-      return true;
-    }
-    int value = 0;
-    if (!get(node, key, value)) return false;
-    out = value;
-    return true;
-  }
-
- private:
-  template <typename T>
-  static const char* type_name() {
-    if constexpr (std::is_same_v<T, int>)
-      return "an integer";
-    else if constexpr (std::is_same_v<T, bool>)
-      return "true or false";
-    else
-      return "a string";
-  }
-  std::string file_;
-  std::vector<Diagnostic>& out_;
-};
-
-bool load_yaml(std::string_view text, std::string_view file, std::vector<Diagnostic>& diagnostics,
-               YAML::Node& root) {
-  try {
-    root = YAML::Load(std::string(text));
-    return true;
-  } catch (const YAML::ParserException& e) {
-    diagnostics.push_back({std::string(file), e.mark.line + 1, "YAML syntax: " + e.msg});
-    return false;
-  }
-}
 
 // One entry's fields; reports every problem. False when the entry cannot be used.
 bool read_entry(Checker& check, const YAML::Node& node, Entry& e) {
@@ -158,64 +85,6 @@ bool read_entry(Checker& check, const YAML::Node& node, Entry& e) {
   return ok;
 }
 
-bool read_retry(Checker& check, const YAML::Node& node, RetryHint& out) {
-  if (!node.IsMap()) {
-    check.error(node, "retry must be a map with not_before_s and max_attempts");
-    return false;
-  }
-  check.reject_unknown_keys(node, {"not_before_s", "max_attempts"}, "retry");
-  bool ok = check.require(node, "not_before_s", "retry") &&
-            check.get(node["not_before_s"], "not_before_s", out.not_before_s);
-  ok = check.require(node, "max_attempts", "retry") &&
-       check.get(node["max_attempts"], "max_attempts", out.max_attempts) && ok;
-  if (ok && (out.not_before_s < 0 || out.max_attempts < 1)) {
-    check.error(node, "retry needs not_before_s >= 0 and max_attempts >= 1");
-    ok = false;
-  }
-  return ok;
-}
-
-bool read_match(Checker& check, const YAML::Node& match, Rule& rule) {
-  if (!match.IsMap()) {
-    check.error(match, "match must be a map");
-    return false;
-  }
-  bool ok = true;
-  check.reject_unknown_keys(match, {"kind", "family", "group", "id", "name"}, "match");
-  std::string text;
-  if (match["kind"]) {
-    Kind kind{};
-    if (check.get(match["kind"], "kind", text) && parse_kind(text, kind))
-      rule.kind = kind;
-    else {
-      check.error(match["kind"], "kind must be status or error");
-      ok = false;
-    }
-  }
-  if (match["family"]) {
-    Family family{};
-    if (check.get(match["family"], "family", text) && parse_family(text, family))
-      rule.family = family;
-    else {
-      check.error(match["family"], "unknown family '" + text + "' (known: " + family_names() + ")");
-      ok = false;
-    }
-  }
-  if (match["group"]) ok &= check.get_optional_int(match["group"], "group", rule.group);
-  if (match["id"]) ok &= check.get_optional_int(match["id"], "id", rule.id);
-  if (match["name"]) {
-    if (check.get(match["name"], "name", text))
-      rule.code_name = text;
-    else
-      ok = false;
-  }
-  if (match.size() == 0) {
-    check.error(match, "match must name at least one of kind, family, group, id, name");
-    ok = false;
-  }
-  return ok;
-}
-
 }  // namespace
 
 CodesDocument parse_codes(std::string_view yaml, std::string_view file,
@@ -274,101 +143,6 @@ CodesDocument parse_codes(std::string_view yaml, std::string_view file,
     doc.entries.push_back(std::move(e));
   }
   return doc;
-}
-
-// `quote:` is one string or a list of them, none empty.
-bool read_quotes(Checker& check, const YAML::Node& node, std::vector<std::string>& out) {
-  const auto one = [&](const YAML::Node& item) {
-    std::string text;
-    if (!check.get(item, "quote", text)) return false;
-    if (text.empty()) {
-      check.error(item, "a quote must not be empty");
-      return false;
-    }
-    out.push_back(std::move(text));
-    return true;
-  };
-  if (!node.IsSequence()) return one(node);
-  bool ok = node.size() > 0;
-  if (!ok) check.error(node, "quote must name at least one passage");
-  for (const auto& item : node) ok = one(item) && ok;
-  return ok;
-}
-
-Policy parse_policy(std::string_view yaml, std::string_view file, std::vector<Diagnostic>& diagnostics) {
-  Policy policy;
-  YAML::Node root;
-  if (!load_yaml(yaml, file, diagnostics, root)) return policy;
-  Checker check(file, diagnostics);
-  if (!root.IsMap()) {
-    check.error(root, "top level must be a map with 'defaults' and 'rules'");
-    return policy;
-  }
-  check.reject_unknown_keys(root, {"defaults", "rules"}, "the policy");
-  if (const auto defaults = root["defaults"]; defaults) {
-    if (defaults.IsMap()) {
-      check.reject_unknown_keys(defaults, {"retry"}, "defaults");
-      if (defaults["retry"]) read_retry(check, defaults["retry"], policy.default_retry);
-    } else {
-      check.error(defaults, "defaults must be a map");
-    }
-  }
-  const auto rules = root["rules"];
-  if (!rules || !rules.IsSequence()) {
-    check.error(root, "'rules' must be a list");
-    return policy;
-  }
-  std::map<std::string, int> names;
-  for (const auto& node : rules) {
-    if (!node.IsMap()) {
-      check.error(node, "each rule must be a map");
-      continue;
-    }
-    check.reject_unknown_keys(node, {"name", "match", "outcome", "final", "retry", "reason", "quote", "firm"},
-                              "a rule");
-    Rule rule;
-    rule.line = node.Mark().line + 1;
-    bool ok = check.require(node, "name", "rule") && check.get(node["name"], "name", rule.name);
-    ok = check.require(node, "reason", "rule") && check.get(node["reason"], "reason", rule.reason) && ok;
-    if (ok) {
-      if (auto [it, inserted] = names.emplace(rule.name, rule.line); !inserted) {
-        check.error(node, "duplicate rule name '" + rule.name + "' (first at line " +
-                              std::to_string(it->second) + ")");
-        ok = false;
-      }
-    }
-    ok = check.require(node, "match", "rule") && read_match(check, node["match"], rule) && ok;
-    if (node["outcome"]) {
-      std::string text;
-      Outcome outcome{};
-      if (check.get(node["outcome"], "outcome", text) && parse_outcome(text, outcome))
-        rule.outcome = outcome;
-      else {
-        check.error(node["outcome"], "outcome must be delivered, pending, retryable or permanent");
-        ok = false;
-      }
-    }
-    if (node["final"]) {
-      bool final = false;
-      if (check.get(node["final"], "final", final))
-        rule.final = final;
-      else
-        ok = false;
-    }
-    if (const auto quote = node["quote"]; quote) {
-      ok = read_quotes(check, quote, rule.quotes) && ok;
-    }
-    if (node["firm"]) ok = check.get(node["firm"], "firm", rule.firm) && ok;
-    if (node["retry"]) {
-      RetryHint hint;
-      if (read_retry(check, node["retry"], hint))
-        rule.retry = hint;
-      else
-        ok = false;
-    }
-    if (ok) policy.rules.push_back(std::move(rule));
-  }
-  return policy;
 }
 
 bool read_file(const std::string& path, std::string& out, std::string& error) {

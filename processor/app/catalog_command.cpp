@@ -13,6 +13,7 @@
 #include "commands.h"
 #include "dlr/catalog/importer.h"
 #include "dlr/catalog/loader.h"
+#include "dlr/core/serialize.h"
 #include "dlr/json/writer.h"
 #include "help.h"
 
@@ -96,9 +97,9 @@ void append_entry_json(std::string& out, const CompiledEntry& c) {
       .string("reason", d.reason);
   if (d.outcome == Outcome::retryable) {
     members.key("retry") += '{';
-    json::Members(out)
-        .integer("not_before_s", d.retry.not_before_s)
-        .integer("max_attempts", d.retry.max_attempts);
+    json::Members retry(out);
+    retry.integer("not_before_s", d.retry.not_before_s).integer("max_attempts", d.retry.max_attempts);
+    if (d.retry.window) core::append_window(retry.key("window"), *d.retry.window);
     out += '}';
   } else {
     members.null("retry");

@@ -36,9 +36,10 @@ void FanOut::begin(const Source& source, std::string_view catalog_version, int64
 
 size_t FanOut::retry_headers(const core::Report& report, std::array<kafka::Header, 16>& headers,
                              size_t n) noexcept {
-  const catalog::RetryHint hint = report.decision ? report.decision->retry : catalog::RetryHint{};
+  static const catalog::RetryHint kNoHint;
+  const catalog::RetryHint& hint = report.decision ? report.decision->retry : kNoHint;
+  not_before_.set(hint.not_before_ms(now_ms_));
   // An upstream retrier that feeds the record back says which attempt it was.
-  not_before_.set(now_ms_ + int64_t{hint.not_before_s} * 1000);
   attempt_.set(source_.previous_attempt + 1);
   headers[n++] = {header::retry_not_before, not_before_.view()};
   headers[n++] = {header::retry_attempt, attempt_.view()};

@@ -46,6 +46,22 @@ class CatalogCli(unittest.TestCase):
         self.assertIn("temporary-handset-failure (overrides the vendor's flag)", result.stdout)
         self.assertIn('rests on:      "temporary handset failure"', result.stdout)
 
+    def test_explain_shows_a_sending_window_and_dump_carries_it(self):
+        result = run("catalog", "explain", "--kind", "error", "--family", "dlt", "--id", "4138")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("decision:      retryable, final; next attempt inside 10:00-21:00 Asia/Kolkata, 2 attempts in all",
+                      result.stdout)
+        self.assertIn('rests on:      "(9 PM to 10 AM)"', result.stdout)
+        dumped = [json.loads(line) for line in run("catalog", "dump").stdout.splitlines()]
+        live_chat = next(e for e in dumped if e["family"] == "live-chat" and e["id"] == 1033)
+        self.assertEqual(live_chat["retry"]["window"], {"name": "working-hours", "opens": "09:00", "closes": "17:00",
+                                                        "zone": "UTC", "days": ["mon", "tue", "wed", "thu", "fri"]})
+
+    def test_the_review_report_counts_entries_without_a_flag(self):
+        result = run("catalog", "review")
+        self.assertIn("| dlt | error | 51 | 47 | 4 |", result.stdout)
+        self.assertIn("- `dlt-default`: permanent, 47 entries", result.stdout)
+
     def test_explain_of_a_pair_says_which_side_decides_and_why(self):
         firm = run("catalog", "explain", "--kind", "error", "--id", "608", "--status", "87")
         self.assertEqual(firm.returncode, 0, firm.stderr)

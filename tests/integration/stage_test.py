@@ -51,6 +51,21 @@ def catalog_version(binary):
 
 
 # ------------------------------------------------------------------------------------------------
+def in_window(unix_ms, window):
+    """Whether a time falls inside a sending window, at least 5 minutes before it closes."""
+    import datetime
+    import zoneinfo
+    local = datetime.datetime.fromtimestamp(unix_ms / 1000, zoneinfo.ZoneInfo(window["zone"]))
+    minute = local.hour * 60 + local.minute
+    opens, closes = (int(t[:2]) * 60 + int(t[3:]) for t in (window["opens"], window["closes"]))
+    days = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+    if opens < closes:
+        return days[local.weekday()] in window["days"] and opens <= minute < closes - 5
+    opened_today = days[local.weekday()] in window["days"] and minute >= opens
+    opened_yesterday = days[(local.weekday() - 1) % 7] in window["days"] and minute < closes - 5
+    return opened_today or opened_yesterday
+
+
 def scenario_routing(binary):
     """Every golden case (real samples, each policy rule, every kind of bad input) through the
     stage: each output compared with what the core gives for it, with keys and headers."""
@@ -190,6 +205,8 @@ def scenario_routing(binary):
         hint = body["classification"]["retry"] or {}
         check(int(h["dlr-retry-not-before"]) >= r["timestamp"] - 5000 + 1000 * hint.get("notBeforeSeconds", 0) - 60000,
               f"retry not-before too early: {h}")
+        if hint.get("window"):
+            check(in_window(int(h["dlr-retry-not-before"]), hint["window"]), f"retry not-before outside {hint['window']}: {h}")
         want = "4" if source[source_of(r)][1][1] == b"retried" else "1"
         check(h["dlr-retry-attempt"] == want, f"retry attempt {h['dlr-retry-attempt']}, expected {want}")
         if hint.get("maxAttempts"):

@@ -359,6 +359,47 @@ TEST(Policy, AnOverrideOfTheVendorsFlagMustQuoteTheEntrysText) {
   EXPECT_TRUE(build(", quote: [\"nowhere\", \"temporary handset failure\"]").empty());
 }
 
+// Where the page gives no flag, a family's default is ours to state; a rule for one code rests on
+// that code's own words.
+TEST(Policy, ARuleForOneCodeWithoutAVendorFlagMustQuoteItsText) {
+  CodesDocument codes;
+  codes.source.date = "2026-01-01";
+  for (const auto& [id, text] : {std::pair{4106, "Blocked by the DLT Provider."},
+                                 std::pair{4107, "Timeout while performing DLT Scrubbing."}}) {
+    Entry e;
+    e.kind = Kind::error;
+    e.family = Family::dlt;
+    e.id = id;
+    e.name = "E" + std::to_string(id);
+    e.description = text;
+    codes.entries.push_back(e);
+  }
+  const auto build = [&](const std::string& quote) {
+    std::vector<Diagnostic> diagnostics;
+    Policy policy = parse_policy(
+        "rules:\n"
+        "  - {name: dlt-default, match: {family: dlt}, outcome: permanent, reason: r}\n"
+        "  - {name: timeout, match: {family: dlt, id: 4107}, outcome: retryable, reason: r" +
+            quote + "}\n",
+        "policy.yaml", diagnostics);
+    EXPECT_TRUE(diagnostics.empty());
+    (void)Catalog::build(codes, policy, "v", diagnostics, "policy.yaml");
+    return diagnostics;
+  };
+  const auto unquoted = build("");
+  ASSERT_EQ(unquoted.size(), 1u) << "the family default needs no quote, the one-code rule does";
+  EXPECT_NE(
+      unquoted[0].message.find("rule 'timeout' decides dlt error 4107 E4107, which the page gives no flag, "
+                               "retryable without quoting"),
+      std::string::npos)
+      << unquoted[0].message;
+  EXPECT_EQ(unquoted[0].line, 3);
+  const auto elsewhere = build(", quote: \"Blocked by\"");
+  ASSERT_EQ(elsewhere.size(), 1u);
+  EXPECT_NE(elsewhere[0].message.find("none of its quotes is in that entry's text"), std::string::npos);
+  EXPECT_TRUE(build(", quote: \"Timeout while performing\"").empty());
+}
+
 TEST(Policy, EveryOverrideInTheShippedPolicyQuotesItsEntry) {
   size_t overrides = 0;
   for (const auto& e : shipped()->entries()) {

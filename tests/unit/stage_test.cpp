@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 #include <spdlog/spdlog.h>
 
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <set>
@@ -243,6 +244,34 @@ TEST(RunLoop, RetryRecordsCarryTheNextAttempt) {
     ++retries;
     EXPECT_EQ(r.header("dlr-retry-attempt"), "3");
     EXPECT_TRUE(r.header("dlr-retry-not-before").has_value());
+  }
+  EXPECT_EQ(retries, 1);
+}
+
+// DLT refuses promotional SMS from 9 PM to 10 AM India time (UTC+5:30 all year): whenever the
+// refusal is seen, the next attempt is inside 10:00-21:00 IST, at least 5 minutes before closing,
+// and no later than the next opening.
+TEST(RunLoop, ARefusalOutsideSendingHoursIsRetriedInsideThem) {
+  Loop loop;
+  loop.input.append("in", 0,
+                    R"({"messageId":"p1","status":{"id":6,"groupId":5},"error":{"id":4138,"groupId":2}})");
+  loop.output.auto_acknowledge = true;
+  const int64_t before = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count();
+  loop.turns(2);
+  int retries = 0;
+  for (const auto& r : loop.output.written()) {
+    if (loop.output.name(r.topic) != "dlr.retry") continue;
+    ++retries;
+    const int64_t not_before = std::stoll(std::string(r.header("dlr-retry-not-before").value_or("0")));
+    constexpr int64_t kMinute = 60'000, kDay = 1440 * kMinute;
+    EXPECT_GE(not_before, before);
+    EXPECT_LE(not_before, before + kDay);
+    const int64_t ist_minute = ((not_before + 330 * kMinute) % kDay) / kMinute;
+    EXPECT_GE(ist_minute, 10 * 60) << not_before;
+    EXPECT_LT(ist_minute, 21 * 60 - 5) << not_before;
+    EXPECT_EQ(r.header("dlr-retry-max-attempts"), "2");
   }
   EXPECT_EQ(retries, 1);
 }

@@ -104,10 +104,27 @@ void append_decision_members(std::string& out, const catalog::Decision& d) {
     return;
   }
   members.key("retry") += '{';
-  json::Members(out)
-      .integer("notBeforeSeconds", d.retry.not_before_s)
-      .integer("maxAttempts", d.retry.max_attempts);
+  json::Members retry(out);
+  retry.integer("notBeforeSeconds", d.retry.not_before_s).integer("maxAttempts", d.retry.max_attempts);
+  if (d.retry.window) append_window(retry.key("window"), *d.retry.window);
   out += '}';
+}
+
+void append_window(std::string& out, const catalog::SendingWindow& w) {
+  out += '{';
+  json::Members members(out);
+  members.string("name", w.name)
+      .string("opens", catalog::SendingWindow::clock_text(w.opens_min))
+      .string("closes", catalog::SendingWindow::clock_text(w.closes_min))
+      .string("zone", w.zone);
+  members.key("days") += '[';
+  const char* comma = "";
+  for (int bit = 0; bit < 7; ++bit) {
+    if (!(w.days & (1U << bit))) continue;
+    json::append_string(out += comma, catalog::SendingWindow::day_name(bit));
+    comma = ",";
+  }
+  out += "]}";
 }
 
 void Fragments::build(const catalog::Catalog& catalog) {

@@ -2,6 +2,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -9,16 +10,54 @@
 
 #include "dlr/catalog/model.h"
 
+namespace date {
+class time_zone;
+}
+
 namespace dlr::catalog {
 
 enum class Outcome : uint8_t { delivered, pending, retryable, permanent };
 [[nodiscard]] std::string_view to_string(Outcome outcome) noexcept;
 [[nodiscard]] bool parse_outcome(std::string_view text, Outcome& out) noexcept;
 
+/// Local hours, in a named time zone, outside which a send is refused (a regulator's or the
+/// sender's own sending hours). A retry of a refusal waits for them: a fixed delay would land back
+/// outside them for some sending times.
+struct SendingWindow {
+  std::string name;     ///< its name in the policy's `windows`
+  int opens_min = 0;    ///< minutes after local midnight
+  int closes_min = 0;   ///< at or before opens_min: the window runs past midnight
+  uint8_t days = 0x7f;  ///< bit d: the window opens on ISO weekday d + 1 (bit 0 Monday, bit 6 Sunday)
+  std::string zone;     ///< IANA time zone name, e.g. Asia/Kolkata
+  const date::time_zone* tz = nullptr;  ///< resolved from `zone` on load
+
+  /// A retry scheduled this close to the closing time goes to the next opening: on its way
+  /// through a retrier and the platform it would be refused again.
+  static constexpr int kMinimumLeftMin = 5;
+
+  /// The first instant (Unix ms) at or after `earliest_ms` inside the window, at least
+  /// kMinimumLeftMin before it closes. Needs `tz`.
+  [[nodiscard]] int64_t next_open(int64_t earliest_ms) const noexcept;
+  /// "10:00-21:00 Asia/Kolkata", with the days when not every day ("Mon Tue Wed Thu Fri").
+  [[nodiscard]] std::string describe() const;
+  /// "10:00" for a minute of the day.
+  [[nodiscard]] static std::string clock_text(int minute_of_day);
+  /// "mon" ... "sun" for bit 0 ... 6 of `days`.
+  [[nodiscard]] static std::string_view day_name(int bit) noexcept;
+};
+
 /// When a failed message may be sent again, and how often at most.
 struct RetryHint {
   int not_before_s = 0;  ///< seconds to wait before the next attempt
   int max_attempts = 0;  ///< attempts in all, the first one included
+  /// Present: the next attempt is also inside this window (the first opening after the wait).
+  std::shared_ptr<const SendingWindow> window;
+
+  /// When the next attempt may go, for a refusal seen at `now_ms`.
+  [[nodiscard]] int64_t not_before_ms(int64_t now_ms) const noexcept {
+    const int64_t earliest = now_ms + int64_t{not_before_s} * 1000;
+    return window ? window->next_open(earliest) : earliest;
+  }
 };
 
 /// One policy rule. Every match field that is set must hold; the most specific matching rule
@@ -46,7 +85,8 @@ struct Rule {
 };
 
 struct Policy {
-  RetryHint default_retry{600, 5};
+  RetryHint default_retry{600, 5, nullptr};
+  std::vector<std::shared_ptr<const SendingWindow>> windows;
   std::vector<Rule> rules;
 };
 

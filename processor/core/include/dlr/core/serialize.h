@@ -37,6 +37,8 @@ class Fragments {
 void append_entry_members(std::string& out, const catalog::Entry& entry);
 /// "final","rule","reason","retry" (no braces).
 void append_decision_members(std::string& out, const catalog::Decision& decision);
+/// A sending window as an object: {"name","opens","closes","zone","days"}.
+void append_window(std::string& out, const catalog::SendingWindow& window);
 
 /// The enriched record: the report's bytes as they came (compacted to one line), a "catalog"
 /// member spliced into status and error, and the outcome and classification appended. Returns
