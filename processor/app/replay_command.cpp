@@ -112,12 +112,8 @@ int replay_command(int argc, char** argv) {
   if (!args.get("config")) return usage_error("replay", "--config FILE is required");
   if (!args.positionals().empty())
     return usage_error("replay", "unexpected argument '" + args.positionals()[0] + "'");
-  const config::LoadResult loaded = config::load_config(*args.get("config"));
-  if (!loaded.diagnostics.empty()) {
-    for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", catalog::format(d).c_str());
-    std::fprintf(stderr, "%zu problem(s): the config is not valid\n", loaded.diagnostics.size());
-    return 1;
-  }
+  config::LoadResult loaded;
+  if (!load_all(*args.get("config"), loaded, nullptr, false)) return 1;
   config::Config cfg = loaded.config;
   if (auto brokers = args.get("brokers")) cfg.brokers = *brokers;
   ReplayOptions options;

@@ -53,22 +53,6 @@ void install_signal_handlers() {
   std::signal(SIGPIPE, SIG_IGN);
 }
 
-// Loads a config and the catalogue it names; prints every problem. Null config on failure.
-bool load_all(const std::string& path, config::LoadResult& loaded, catalog::Loaded* catalog_out) {
-  loaded = config::load_config(path);
-  if (loaded.diagnostics.empty()) {
-    auto catalog = catalog::load_catalog(loaded.config.codes_path, loaded.config.policy_path);
-    for (auto& d : catalog.diagnostics) loaded.diagnostics.push_back(std::move(d));
-    if (catalog_out) *catalog_out = std::move(catalog);
-  }
-  for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", catalog::format(d).c_str());
-  if (!loaded.diagnostics.empty()) {
-    std::fprintf(stderr, "%zu problem(s): the config is not valid\n", loaded.diagnostics.size());
-    return false;
-  }
-  return true;
-}
-
 // What `run` and `track` start from: the config (with --brokers applied) and its catalogue.
 struct Start {
   int exit_code = -1;  ///< 0 or more: stop with it (0: the help was asked for)
@@ -105,6 +89,22 @@ Start start(int argc, char** argv, const char* command) {
 }
 
 }  // namespace
+
+bool load_all(const std::string& path, config::LoadResult& loaded, catalog::Loaded* catalog_out,
+              bool with_catalog) {
+  loaded = config::load_config(path);
+  if (with_catalog && loaded.diagnostics.empty()) {
+    auto catalog = catalog::load_catalog(loaded.config.codes_path, loaded.config.policy_path);
+    for (auto& d : catalog.diagnostics) loaded.diagnostics.push_back(std::move(d));
+    if (catalog_out) *catalog_out = std::move(catalog);
+  }
+  for (const auto& d : loaded.diagnostics) std::fprintf(stderr, "%s\n", catalog::format(d).c_str());
+  if (!loaded.diagnostics.empty()) {
+    std::fprintf(stderr, "%zu problem(s): the config is not valid\n", loaded.diagnostics.size());
+    return false;
+  }
+  return true;
+}
 
 int run_command(int argc, char** argv) {
   Start started = start(argc, argv, "run");
