@@ -1,21 +1,34 @@
 #!/usr/bin/env python3
-"""End-to-end benchmark on the real broker (started by bench/run.sh): the stage against a
-pass-through relay and a kcat pipe, the same preloaded reports, the same librdkafka settings.
+"""End-to-end benchmark on the real broker (started by bench/run.sh): the stage against a replay
+relay (exactly the stage's own output records, written by a minimal producer with the same
+settings: the physical limit), a pass-through relay and a kcat pipe, the same preloaded reports.
 
-Throughput is measured the same way for all three: from the broker's append time of the first
-output record to that of the last (output topics use LogAppendTime). CPU and RSS come from /proc.
-Latency (input record timestamp -> output append time; both topics use LogAppendTime, so the
-load generator's own batching is left out) is measured with live traffic at the stage's measured
-maximum rate and at half of it. A warm-up pass first, so the broker's JIT is warm for all.
+The stage and the replay relay run in interleaved rounds (A B A B ...), after a warm-up pass that
+also captures the records to replay, each with the shipped producer compression (lz4) and without
+it; the stage also on one report per message. Each figure is the median of the rounds, with its
+spread (half the range, as a share of the median). Throughput is measured the same way for the
+stage and the relays: from the moment the process has its partitions (its /readyz, the relays'
+"assigned") to the broker's append time of the last output record (output topics use
+LogAppendTime; one host clock). Not from the first output's append time: a producer still
+acquiring its idempotent producer id holds its first records back while the consumer reads on,
+and the queue then drains in a burst that would inflate the rate (kcat, with no readiness signal,
+is still measured from its first output). CPU and RSS come from /proc, the broker's CPU too (its pid file). Latency (input
+record timestamp -> output append time; both topics use LogAppendTime, so the load generator's own
+batching is left out) is measured with live traffic at the stage's median maximum rate and at half
+of it.
 
-  e2e.py --stage BIN --relay BIN --reports N --out FILE.json
+  e2e.py --stage BIN --relay BIN --reports N --rounds R --out FILE.json [--broker-pid-file F]
 """
+import collections
+import statistics
+import struct
 import argparse
 import json
 import os
 import signal
 import subprocess
 import sys
+import tempfile
 import threading
 import time
 from pathlib import Path
@@ -30,6 +43,14 @@ from confluent_kafka import Consumer, TopicPartition  # noqa: E402
 CHANNELS = ["sms", "whatsapp", "email", "voice"]
 LOG_APPEND = {"message.timestamp.type": "LogAppendTime"}
 TICK = os.sysconf("SC_CLK_TCK")
+DESTINATIONS = ["enriched", "retry", "dead_letter", "analytics"]  # the replay relay's numbering
+SHIPPED = {"compression.type": "lz4"}  # deploy/config/local.yaml's producer compression
+UNCOMPRESSED = {"compression.type": "none"}
+BROKER_PID = None  # the broker's pid, when its pid file is given
+
+
+def broker_cpu_seconds():
+    return cpu_seconds(BROKER_PID) if BROKER_PID else 0.0
 
 
 def cpu_seconds(pid):
@@ -96,39 +117,124 @@ def wait_for(topics, expected, proc, timeout=600):
     sys.exit(f"e2e: {records_written(topics)} of {expected} records after {timeout}s")
 
 
-def run_stage(binary, msgs, reports, extra=""):
+def run_stage(binary, msgs, reports, extra="", producer_props=None):
     topics = kafka.Topics(CHANNELS, output_config=LOG_APPEND)
-    kafka.produce(topics.inputs, [(m["channel"], m["key"], m["value"], None) for m in msgs])
+    coords = kafka.produce(topics.inputs, [(m["channel"], m["key"], m["value"], None) for m in msgs])
     started = time.time()
-    st = kafka.Stage(binary, topics, extra=extra)
+    st = kafka.Stage(binary, topics, extra=extra, producer_props=producer_props)
     # CPU spent before any message is processed (start-up, catalogue) is left out.
     while st.get("/readyz")[0] != 200:
         time.sleep(0.01)
-    cpu0 = cpu_seconds(st.proc.pid)
+    ready_ms = time.time() * 1000
+    cpu0, broker0 = cpu_seconds(st.proc.pid), broker_cpu_seconds()
     m = kafka.wait_consumed([st], len(msgs), timeout=600)[0]
-    cpu = cpu_seconds(st.proc.pid) - cpu0
+    cpu, broker = cpu_seconds(st.proc.pid) - cpu0, broker_cpu_seconds() - broker0
     outputs = int(sum(v for k, v in m.items() if k.startswith("dlr_records_produced_total{")))
     # Every report has an enriched and an analytics record: the first and the last output are there.
     first, last = append_window([topics.outputs["enriched"], topics.outputs["analytics"]])
-    result = {"seconds": (last - first) / 1000, "records": outputs, "cpu_s": cpu,
+    seconds = (last - ready_ms) / 1000
+    result = {"seconds": seconds, "first_output_after_ms": first - ready_ms, "records": outputs, "cpu_s": cpu,
+              "broker_cpu_s": broker, "reports_per_s": reports / seconds, "cpu_us_per_report": cpu / reports * 1e6,
+              "broker_cpu_us_per_report": broker / reports * 1e6,
               "peak_rss_mb": memory_mb(st.proc.pid, "VmHWM"), "rss_mb": memory_mb(st.proc.pid, "VmRSS"),
               "wall_s": time.time() - started}
-    return st, topics, result
+    return st, topics, result, coords
+
+
+def capture(topics, coords):
+    """The stage's output records, per input message (its index in `coords`): (destination,
+    key, value, headers), found by each record's dlr-source header."""
+    index = {(t, p, o): i for i, (t, p, o, _) in enumerate(coords)}
+    out = collections.defaultdict(list)
+    for d, name in enumerate(DESTINATIONS):
+        for r in kafka.read_all(topics.outputs[name]):
+            out[index[kafka.source_of(r)]].append((d, r["key"] or b"", r["value"] or b"", list(r["headers"].items())))
+    return out
+
+
+def write_capture(path, captured, coords, inputs):
+    """The capture file bench/relay.cpp reads, keyed by this run's input coordinates."""
+    order = list(inputs.values())
+    with open(path, "wb") as f:
+        for i, records in captured.items():
+            topic, partition, offset, _ = coords[i]
+            for d, key, value, headers in records:
+                f.write(struct.pack("<BiqBI", order.index(topic), partition, offset, d, len(key)) + key)
+                f.write(struct.pack("<I", len(value)) + value + struct.pack("<B", len(headers)))
+                for name, text in headers:
+                    name, text = name.encode(), text if isinstance(text, bytes) else text.encode()
+                    f.write(struct.pack("<H", len(name)) + name + struct.pack("<I", len(text)) + text)
+
+
+def run_replay_relay(binary, msgs, captured, expected, reports, producer_props):
+    """The stage's captured records written by a minimal producer while it consumes the same input."""
+    topics = kafka.Topics(CHANNELS, output_config=LOG_APPEND)
+    coords = kafka.produce(topics.inputs, [(m["channel"], m["key"], m["value"], None) for m in msgs])
+    path = Path(tempfile.mkdtemp(prefix="dlr-replay-")) / "capture.bin"
+    write_capture(path, captured, coords, topics.inputs)
+    relay = kafka.Stage(binary, topics, name="replay-relay", producer_props=producer_props,
+                        command=lambda config: [binary, "--config", config, "--replay", str(path)])
+    while "assigned" not in relay.text():
+        if relay.proc.poll() is not None:
+            sys.exit(f"e2e: the replay relay exited ({relay.proc.returncode}): {relay.text()}")
+        time.sleep(0.01)
+    ready_ms = time.time() * 1000
+    cpu0, broker0 = cpu_seconds(relay.proc.pid), broker_cpu_seconds()
+    wait_for([topics.outputs[d] for d in DESTINATIONS], expected, relay.proc)
+    cpu, broker = cpu_seconds(relay.proc.pid) - cpu0, broker_cpu_seconds() - broker0
+    relay.stop()
+    path.unlink()
+    first, last = append_window([topics.outputs["enriched"], topics.outputs["analytics"]])
+    seconds = (last - ready_ms) / 1000
+    return {"seconds": seconds, "first_output_after_ms": first - ready_ms, "records": expected,
+            "reports_per_s": reports / seconds,
+            "cpu_us_per_report": cpu / reports * 1e6, "broker_cpu_us_per_report": broker / reports * 1e6}
+
+
+def summary(values):
+    """Median and spread (half the range, as a share of the median) of one figure over the rounds."""
+    median = statistics.median(values)
+    return {"median": median, "min": min(values), "max": max(values),
+            "spread_pct": 100 * (max(values) - min(values)) / 2 / median if median else 0.0, "rounds": values}
+
+
+def rounds(a, msgs, single):
+    """Interleaved rounds of the stage and the replay relay (compressed, then not), and the stage on
+    one report per message, after a warm-up pass of each that also captures the stage's records."""
+    st, topics, warm, coords = run_stage(a.stage, msgs, a.reports, producer_props=SHIPPED)
+    captured = capture(topics, coords)
+    st.stop()
+    run_replay_relay(a.relay, msgs, captured, warm["records"], a.reports, SHIPPED)
+    run_stage(a.stage, single, a.reports, producer_props=SHIPPED)[0].stop()
+    runs = collections.defaultdict(list)
+    for _ in range(a.rounds):
+        for name, props in (("lz4", SHIPPED), ("none", UNCOMPRESSED)):
+            st, _, stage, _ = run_stage(a.stage, msgs, a.reports, producer_props=props)
+            st.stop()
+            runs[f"stage_{name}"].append(stage)
+            runs[f"replay_{name}"].append(run_replay_relay(a.relay, msgs, captured, stage["records"], a.reports, props))
+        st, _, one, _ = run_stage(a.stage, single, a.reports, producer_props=SHIPPED)
+        st.stop()
+        runs["stage_single"].append(one)
+    return warm, runs
 
 
 def run_relay(binary, msgs, fanout, expected):
     topics = kafka.Topics(CHANNELS, output_config=LOG_APPEND)
     kafka.produce(topics.inputs, [(m["channel"], m["key"], m["value"], None) for m in msgs])
-    relay = kafka.Stage(binary, topics, name="relay", command=lambda config: [binary, "--config", config, "--fanout", str(fanout)])
+    relay = kafka.Stage(binary, topics, name="relay", producer_props=SHIPPED,
+                        command=lambda config: [binary, "--config", config, "--fanout", str(fanout)])
     while "assigned" not in relay.text():
         time.sleep(0.01)
+    ready_ms = time.time() * 1000
     cpu0 = cpu_seconds(relay.proc.pid)
     wait_for([topics.outputs["enriched"], topics.outputs["analytics"]], expected, relay.proc)
     cpu = cpu_seconds(relay.proc.pid) - cpu0
     rss = memory_mb(relay.proc.pid, "VmHWM")
     relay.stop()
     first, last = append_window([topics.outputs["enriched"], topics.outputs["analytics"]])
-    return {"seconds": (last - first) / 1000, "records": expected, "cpu_s": cpu, "peak_rss_mb": rss}
+    return {"seconds": (last - ready_ms) / 1000, "first_output_after_ms": first - ready_ms, "records": expected,
+            "cpu_s": cpu, "peak_rss_mb": rss}
 
 
 def run_kcat(msgs):
@@ -153,7 +259,7 @@ def latency(binary, rate_reports, seconds, seed):
     msgs = list(dlrgen.generate(seed, int(rate_reports * seconds), 0.005))
     reports_per_msg = sum(m["reports"] for m in msgs) / len(msgs)
     topics = kafka.Topics(CHANNELS, output_config=LOG_APPEND, input_config=LOG_APPEND)
-    st = kafka.Stage(binary, topics)
+    st = kafka.Stage(binary, topics, producer_props=SHIPPED)
     st.wait_ready()
     kafka.produce(topics.inputs, [(m["channel"], m["key"], m["value"], None) for m in msgs],
                            rate=rate_reports / reports_per_msg, linger_ms=1)
@@ -165,8 +271,9 @@ def latency(binary, rate_reports, seconds, seed):
     rss = memory_mb(st.proc.pid, "VmRSS")
     st.stop()
     sent = {(r["topic"], r["partition"], r["offset"]): r["timestamp"] for t in topics.inputs.values() for r in kafka.read_all(t)}
-    # Steady state: inputs of the first 2 s (the group settling, the first fetches) are left out.
-    start = min(sent.values()) + 2000
+    # Steady state: inputs of the first 2 s (the group settling, the first fetches) are left out,
+    # or of the first half of a shorter run.
+    start = min(sent.values()) + min(2000, (max(sent.values()) - min(sent.values())) // 2)
     lat = sorted(r["timestamp"] - sent[kafka.source_of(r)] for r in kafka.read_all(topics.outputs["enriched"])
                  if sent[kafka.source_of(r)] >= start)
     pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
@@ -180,35 +287,62 @@ def main():
     ap.add_argument("--relay", required=True)
     ap.add_argument("--reports", type=int, default=200_000)
     ap.add_argument("--latency-seconds", type=float, default=10)
+    ap.add_argument("--rounds", type=int, default=3, help="interleaved rounds of the stage and the replay relay")
+    ap.add_argument("--broker-pid-file", help="the broker's pid file, for its CPU per report")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
 
-    warm = list(dlrgen.generate(41, min(a.reports // 2, 50_000), 0.005))
-    run_stage(a.stage, warm, len(warm))[0].stop()
+    global BROKER_PID
+    if a.broker_pid_file:
+        BROKER_PID = int(Path(a.broker_pid_file).read_text())
     msgs = list(dlrgen.generate(42, a.reports, 0.005))
+    single = list(dlrgen.generate(45, a.reports, 0.005, single=True))
     in_bytes = sum(len(m["value"]) for m in msgs)
-    st, _, stage = run_stage(a.stage, msgs, a.reports)
-    st.stop()
-    fanout = stage["records"] / len(msgs)
-    eos_st, _, eos = run_stage(a.stage, msgs, a.reports, extra="processing:\n  guarantee: exactly_once")
+    warm, runs = rounds(a, msgs, single)
+    med = {k: {f: summary([r[f] for r in v]) for f in ("reports_per_s", "cpu_us_per_report", "broker_cpu_us_per_report")}
+           for k, v in runs.items()}
+    ratio = {name: summary([s["reports_per_s"] / r["reports_per_s"] for s, r in zip(runs[f"stage_{name}"], runs[f"replay_{name}"])])
+             for name in ("lz4", "none")}
+    stage = runs["stage_lz4"][len(runs["stage_lz4"]) // 2]
+    fanout = warm["records"] / len(msgs)
+    eos_st, _, eos, _ = run_stage(a.stage, msgs, a.reports, extra="processing:\n  guarantee: exactly_once", producer_props=SHIPPED)
     eos_st.stop()
-    relay = run_relay(a.relay, msgs, fanout, stage["records"])
+    relay = run_relay(a.relay, msgs, fanout, warm["records"])
     kcat = run_kcat(msgs)
-    stage_rate = a.reports / stage["seconds"]
+    stage_rate = med["stage_lz4"]["reports_per_s"]["median"]
     relay_rate = a.reports / relay["seconds"]
     full = latency(a.stage, stage_rate, a.latency_seconds, 43)
     half = latency(a.stage, stage_rate / 2, a.latency_seconds, 44)
+    peak_rss = max(r["peak_rss_mb"] for k in ("stage_lz4", "stage_none", "stage_single") for r in runs[k])
     result = {
-        "reports": a.reports, "messages": len(msgs), "input_mb": in_bytes / 1e6, "records_per_input": fanout,
-        "e2e_reports_per_s": stage_rate, "e2e_mb_per_s": in_bytes / 1e6 / stage["seconds"],
+        "reports": a.reports, "messages": len(msgs), "single_messages": len(single), "rounds": a.rounds,
+        "input_mb": in_bytes / 1e6, "records_per_input": fanout,
+        "e2e_reports_per_s": stage_rate, "e2e_mb_per_s": in_bytes / 1e6 * stage_rate / a.reports,
+        "replay_relay_reports_per_s": med["replay_lz4"]["reports_per_s"]["median"],
+        "ratio_vs_replay_relay": ratio["lz4"]["median"],
         "relay_reports_per_s": relay_rate, "ratio_vs_relay": stage_rate / relay_rate,
-        "eos_reports_per_s": a.reports / eos["seconds"], "eos_vs_at_least_once": stage["seconds"] / eos["seconds"],
+        "eos_reports_per_s": a.reports / eos["seconds"], "eos_vs_at_least_once": (a.reports / eos["seconds"]) / stage_rate,
         "eos_cpu_us_per_report": eos["cpu_s"] / a.reports * 1e6,
         "kcat_reports_per_s": a.reports / kcat["seconds"], "ratio_vs_kcat": stage_rate / (a.reports / kcat["seconds"]),
-        "cpu_us_per_report": stage["cpu_s"] / a.reports * 1e6, "relay_cpu_us_per_report": relay["cpu_s"] / a.reports * 1e6,
-        "peak_rss_mb": stage["peak_rss_mb"], "rss_mb": half["rss_mb"], "relay_peak_rss_mb": relay["peak_rss_mb"],
+        "cpu_us_per_report": med["stage_lz4"]["cpu_us_per_report"]["median"],
+        "cpu_us_per_report_single": med["stage_single"]["cpu_us_per_report"]["median"],
+        "replay_relay_cpu_us_per_report": med["replay_lz4"]["cpu_us_per_report"]["median"],
+        "broker_cpu_us_per_report": med["stage_lz4"]["broker_cpu_us_per_report"]["median"],
+        "relay_cpu_us_per_report": relay["cpu_s"] / a.reports * 1e6,
+        "uncompressed": {"e2e_reports_per_s": med["stage_none"]["reports_per_s"]["median"],
+                         "replay_relay_reports_per_s": med["replay_none"]["reports_per_s"]["median"],
+                         "ratio_vs_replay_relay": ratio["none"]["median"],
+                         "cpu_us_per_report": med["stage_none"]["cpu_us_per_report"]["median"],
+                         "broker_cpu_us_per_report": med["stage_none"]["broker_cpu_us_per_report"]["median"]},
+        "spread": {"e2e_reports_per_s_pct": med["stage_lz4"]["reports_per_s"]["spread_pct"],
+                   "replay_relay_reports_per_s_pct": med["replay_lz4"]["reports_per_s"]["spread_pct"],
+                   "ratio_vs_replay_relay_pct": ratio["lz4"]["spread_pct"],
+                   "cpu_us_per_report_pct": med["stage_lz4"]["cpu_us_per_report"]["spread_pct"],
+                   "cpu_us_per_report_single_pct": med["stage_single"]["cpu_us_per_report"]["spread_pct"]},
+        "peak_rss_mb": peak_rss, "rss_peak_mb": peak_rss, "rss_mb": half["rss_mb"], "relay_peak_rss_mb": relay["peak_rss_mb"],
         "latency_full": full, "latency_half": half,
         "p50_ms": half["p50_ms"], "p99_ms": half["p99_ms"], "p999_ms": half["p999_ms"],
+        "round_figures": {**{k: v for k, v in med.items()}, "ratio_vs_replay_relay": ratio},
         "stage_run": stage, "relay_run": relay, "kcat_run": kcat,
     }
     Path(a.out).write_text(json.dumps(result, indent=2))

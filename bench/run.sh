@@ -2,8 +2,8 @@
 # Every benchmark in one command: micro-benchmarks of the core (Google Benchmark) and the
 # end-to-end run on an isolated local broker against a pass-through relay and kcat. Writes
 # bench/results/latest.{json,md,png}.
-#   bench/run.sh           full run (about 10 minutes on 2 cores)
-#   bench/run.sh --quick   a smaller run, under 3 minutes
+#   bench/run.sh           full run: 300,000 reports, 5 interleaved rounds
+#   bench/run.sh --quick   a smaller run: 100,000 reports, 3 rounds
 set -euo pipefail
 cd "$(dirname "$0")/.."
 quick=0
@@ -15,7 +15,7 @@ cmake --build build -j "$(nproc)"
 data=build/bench-data
 mkdir -p "$data" bench/results
 
-if ((quick)); then corpus=10000 reports=50000 latency_s=5 min_time=0.3; else corpus=50000 reports=300000 latency_s=20 min_time=2; fi
+if ((quick)); then corpus=10000 reports=100000 latency_s=5 min_time=0.3 rounds=3; else corpus=50000 reports=300000 latency_s=20 min_time=2 rounds=5; fi
 
 echo "== micro-benchmarks (core only), corpus of $corpus generated reports"
 /usr/bin/python3 tests/support/dlrgen.py --seed 11 --reports "$corpus" --malformed 0 --raw > "$data/corpus.jsonl"
@@ -28,7 +28,8 @@ rm -rf "$KAFKA_DATA"
 deploy/kafka/local.sh start
 trap 'deploy/kafka/local.sh stop >/dev/null 2>&1 || true' EXIT
 DLR_TEST_BROKERS=127.0.0.1:$KAFKA_PORT /usr/bin/python3 bench/e2e.py --stage build/dlr-enricher --relay build/bench/dlr_relay \
-  --reports "$reports" --latency-seconds "$latency_s" --out "$data/e2e.json"
+  --reports "$reports" --rounds "$rounds" --latency-seconds "$latency_s" --broker-pid-file "$KAFKA_DATA/broker.pid" \
+  --out "$data/e2e.json"
 
 echo "== the tracker: $reports reports of message histories on the same broker"
 DLR_TEST_BROKERS=127.0.0.1:$KAFKA_PORT /usr/bin/python3 bench/tracker.py --binary build/dlr-enricher \

@@ -120,8 +120,9 @@ def batch_size(r):
     return r.randint(11, 50)
 
 
-def generate(seed, reports, malformed_share=0.01):
-    """Yields dicts: channel, key (bytes), value (bytes), kind ("valid"/"malformed"), reports, reason."""
+def generate(seed, reports, malformed_share=0.01, single=False):
+    """Yields dicts: channel, key (bytes), value (bytes), kind ("valid"/"malformed"), reports, reason.
+    `single`: one report per message (a report object, no batch), instead of webhook batches."""
     r = Rand(seed)
     made = 0
     seq = 0
@@ -135,11 +136,11 @@ def generate(seed, reports, malformed_share=0.01):
                    "reports": 0, "reason": reason}
             seq += 1
             continue
-        n = min(batch_size(r), reports - made)
+        n = 1 if single else min(batch_size(r), reports - made)
         results = [report(r, channel, seq + i) for i in range(n)]
         seq += n
         made += n
-        body = {"results": results}
+        body = results[0] if single else {"results": results}
         yield {"channel": channel, "key": results[0]["messageId"].encode(),
                "value": json.dumps(body, separators=(",", ":")).encode(), "kind": "valid", "reports": n,
                "reason": None, "message_ids": [x["messageId"] for x in results]}
