@@ -39,7 +39,6 @@ bool read_days(Checker& check, const YAML::Node& node, uint8_t& out) {
   out = 0;
   bool ok = true;
   for (const auto& item : node) {
-    std::string text;
     int bit = 0;
     while (bit < 7 && (!item.IsScalar() || SendingWindow::day_name(bit) != item.Scalar())) ++bit;
     if (bit < 7) {

@@ -31,15 +31,19 @@ std::string flag_text(const Entry& e) {
   return *e.permanent ? "permanent" : "temporary";
 }
 
+// "after 300 s", "inside 10:00-21:00 Asia/Kolkata" or both: when the next attempt may go.
+std::string when_text(const catalog::RetryHint& hint) {
+  std::string when;
+  if (hint.not_before_s || !hint.window) when = "after " + std::to_string(hint.not_before_s) + " s";
+  if (hint.window) when += (when.empty() ? "inside " : ", inside ") + hint.window->describe();
+  return when;
+}
+
 std::string verdict_text(const Decision& d) {
   std::string out = std::string(to_string(d.outcome)) + (d.final ? ", final" : ", not final");
   if (d.outcome == Outcome::retryable)
-    out += "; next attempt " +
-           (d.retry.not_before_s || !d.retry.window ? "after " + std::to_string(d.retry.not_before_s) + " s"
-                                                    : "") +
-           (d.retry.not_before_s && d.retry.window ? ", " : "") +
-           (d.retry.window ? "inside " + d.retry.window->describe() : "") + ", " +
-           std::to_string(d.retry.max_attempts) + " attempts in all";
+    out += "; next attempt " + when_text(d.retry) + ", " + std::to_string(d.retry.max_attempts) +
+           " attempts in all";
   return out;
 }
 

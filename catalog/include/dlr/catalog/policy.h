@@ -38,7 +38,7 @@ struct SendingWindow {
   /// The first instant (Unix ms) at or after `earliest_ms` inside the window, at least
   /// kMinimumLeftMin before it closes. Needs `tz`.
   [[nodiscard]] int64_t next_open(int64_t earliest_ms) const noexcept;
-  /// "10:00-21:00 Asia/Kolkata", with the days when not every day ("Mon Tue Wed Thu Fri").
+  /// "10:00-21:00 Asia/Kolkata", with the days when not every day ("09:00-17:00 UTC, mon tue wed thu fri").
   [[nodiscard]] std::string describe() const;
   /// "10:00" for a minute of the day.
   [[nodiscard]] static std::string clock_text(int minute_of_day);
