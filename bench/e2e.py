@@ -117,11 +117,11 @@ def wait_for(topics, expected, proc, timeout=600):
     sys.exit(f"e2e: {records_written(topics)} of {expected} records after {timeout}s")
 
 
-def run_stage(binary, msgs, reports, extra="", producer_props=None):
+def run_stage(binary, msgs, reports, extra="", producer_props=None, **stage_options):
     topics = kafka.Topics(CHANNELS, output_config=LOG_APPEND)
     coords = kafka.produce(topics.inputs, [(m["channel"], m["key"], m["value"], None) for m in msgs])
     started = time.time()
-    st = kafka.Stage(binary, topics, extra=extra, producer_props=producer_props)
+    st = kafka.Stage(binary, topics, extra=extra, producer_props=producer_props, **stage_options)
     # CPU spent before any message is processed (start-up, catalogue) is left out.
     while st.get("/readyz")[0] != 200:
         time.sleep(0.01)
@@ -143,7 +143,7 @@ def run_stage(binary, msgs, reports, extra="", producer_props=None):
 
 def capture(topics, coords):
     """The stage's output records, per input message (its index in `coords`): (destination,
-    key, value, headers), found by each record's dlr-source header."""
+    key, value, headers), found by the source each record names (header or JSON)."""
     index = {(t, p, o): i for i, (t, p, o, _) in enumerate(coords)}
     out = collections.defaultdict(list)
     for d, name in enumerate(DESTINATIONS):
@@ -274,8 +274,8 @@ def latency(binary, rate_reports, seconds, seed):
     # Steady state: inputs of the first 2 s (the group settling, the first fetches) are left out,
     # or of the first half of a shorter run.
     start = min(sent.values()) + min(2000, (max(sent.values()) - min(sent.values())) // 2)
-    lat = sorted(r["timestamp"] - sent[kafka.source_of(r)] for r in kafka.read_all(topics.outputs["enriched"])
-                 if sent[kafka.source_of(r)] >= start)
+    sent_of = ((r["timestamp"], sent[kafka.source_of(r)]) for r in kafka.read_all(topics.outputs["enriched"]))
+    lat = sorted(appended - produced for appended, produced in sent_of if produced >= start)
     pick = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))]
     return {"rate_reports_per_s": rate_reports, "records": len(lat), "p50_ms": pick(0.50), "p99_ms": pick(0.99),
             "p999_ms": pick(0.999), "max_ms": lat[-1], "rss_mb": rss}

@@ -27,11 +27,16 @@ void FanOut::begin(const Source& source, std::string_view catalog_version, int64
   partition_.set(source.partition);
   offset_.set(source.offset);
   timestamp_.set(source.timestamp);
-  source_text_.assign(source.topic)
-      .append(1, '/')
-      .append(partition_.view())
-      .append(1, '/')
-      .append(offset_.view());
+}
+
+std::string_view write_source_text(std::string_view topic, int32_t partition, int64_t offset,
+                                   std::string& out) {
+  std::array<char, 24> number{};
+  out.assign(topic).append(1, '/');
+  out.append(number.data(), std::to_chars(number.data(), number.data() + number.size(), partition).ptr);
+  out.append(1, '/');
+  out.append(number.data(), std::to_chars(number.data(), number.data() + number.size(), offset).ptr);
+  return out;
 }
 
 size_t FanOut::retry_headers(const core::Report& report, std::array<kafka::Header, 16>& headers,
@@ -84,11 +89,13 @@ std::span<const OutputRecord> FanOut::records(const core::Result& result, const 
     if (count == kMaxRecords) break;
     if (d == Destination::analytics && report.analytics.length == 0) continue;
     auto& headers = headers_[count];
-    // Two headers only on most records: librdkafka allocates each header on its own, and these
-    // records are most of the output. The outcome and the version are in the record's JSON too.
+    // Enriched and analytics records are most of the output and librdkafka allocates each header
+    // on its own: by default they carry none, their JSON names the version and the source.
     size_t n = 0;
-    headers[n++] = {header::catalog_version, catalog_version_};
-    headers[n++] = {header::source, source_text_};
+    if (source_headers_ || d == Destination::retry || d == Destination::dead_letter) {
+      headers[n++] = {header::catalog_version, catalog_version_};
+      headers[n++] = {header::source, source_.text};
+    }
     std::string_view value;
     switch (d) {
       case Destination::enriched:

@@ -49,7 +49,13 @@ struct Source {
   std::string_view value;        ///< the input's bytes
   int64_t previous_attempt = 0;  ///< the input's dlr-retry-attempt header, 0 when none
   std::string_view replay_of;    ///< the input's dlr-replay-of header, "" when none
+  std::string_view text;         ///< "topic/partition/offset": dlr-source's value (write_source_text)
 };
+
+/// Writes "topic/partition/offset" into `out` (reused), as dlr-source and the records' JSON name
+/// the input record.
+std::string_view write_source_text(std::string_view topic, int32_t partition, int64_t offset,
+                                   std::string& out);
 
 /// One output record. `original` is the report's input bytes, for the dead-letter topic when
 /// the record turns out too large for the broker.
@@ -72,7 +78,10 @@ struct OutputRecord {
 /// Reused per run loop; not thread-safe.
 class FanOut {
  public:
-  explicit FanOut(std::string consumer_group) : consumer_group_(std::move(consumer_group)) {}
+  /// `source_headers`: enriched and analytics records carry dlr-catalog-version and dlr-source
+  /// too (config outputs.source_headers); retry and dead-letter records always do.
+  FanOut(std::string consumer_group, bool source_headers)
+      : consumer_group_(std::move(consumer_group)), source_headers_(source_headers) {}
 
   /// Starts a message: what its records share is worked out once.
   void begin(const Source& source, std::string_view catalog_version, int64_t now_ms);
@@ -92,10 +101,10 @@ class FanOut {
                              std::array<kafka::Header, 16>& headers, size_t n) noexcept;
 
   std::string consumer_group_;
+  bool source_headers_;
   Source source_;
   std::string_view catalog_version_;
   int64_t now_ms_ = 0;
-  std::string source_text_;  ///< the dlr-source value of the current message
   Number partition_, offset_, timestamp_, index_, position_, not_before_, attempt_, max_attempts_;
   static constexpr size_t kMaxRecords = 8;  ///< per report; a route names each destination once
   std::array<OutputRecord, kMaxRecords> records_{};

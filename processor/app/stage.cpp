@@ -32,8 +32,8 @@ Stage::Stage(config::Config config, std::shared_ptr<const catalog::Catalog> cata
     : config_(std::move(config)),
       io_(std::move(io)),
       metrics_(metrics),
-      processor_(std::move(catalog), core::ProcessorOptions{config_.max_document_bytes, 64}),
-      fanout_(config_.group_id),
+      processor_(std::move(catalog), core::ProcessorOptions{config_.max_document_bytes, 64, true}),
+      fanout_(config_.group_id, config_.outputs.source_headers),
       offsets_(input_topics(config_)),
       backpressure_(io_.input, metrics_.paused),
       txn_(config_.exactly_once ? io_.transactions : nullptr, io_.input, offsets_,
@@ -199,7 +199,9 @@ void Stage::handle(const kafka::InputRecord& record) noexcept {
   metrics_.input_messages[input].fetch_add(1, std::memory_order_relaxed);
   const std::string_view replay_of = io_.input.last_header(header::replay_of).value_or(std::string_view());
   if (!replay_of.empty()) metrics_.replayed_messages.fetch_add(1, std::memory_order_relaxed);
-  processor_.process(record.value, bindings_[static_cast<size_t>(input)], result_);
+  const std::string_view source =
+      write_source_text(record.topic, record.partition, record.offset, source_text_);
+  processor_.process(record.value, bindings_[static_cast<size_t>(input)], result_, source);
 
   // Count the outputs first: the ticket must know them all before any acknowledgement arrives.
   uint32_t outputs = 0;
@@ -210,7 +212,7 @@ void Stage::handle(const kafka::InputRecord& record) noexcept {
   const uint64_t ticket = offsets_.begin(slot, record.offset, outputs);
   if (outputs == 0) return;
   fanout_.begin({record.topic, record.partition, record.offset, record.timestamp, record.key, record.value,
-                 previous_attempt(), replay_of},
+                 previous_attempt(), replay_of, source},
                 processor_.catalog().version(), now_ms());
   for (const auto& report : result_.reports)
     for (const OutputRecord& out : fanout_.records(result_, report, config_.routing))

@@ -104,6 +104,7 @@ class Stage final : kafka::DeliveryListener, kafka::AssignmentListener {
   core::Processor processor_;
   core::Result result_;
   FanOut fanout_;
+  std::string source_text_;              ///< the current input record's "topic/partition/offset"
   std::vector<core::Channel> bindings_;  ///< per input
   core::EnumArray<config::Destination, int> topics_{};
   kafka::OffsetTracker offsets_;

@@ -141,8 +141,13 @@ def read_all(topic, timeout=60):
 
 
 def source_of(record):
-    """(topic, partition, offset) of the input an output record came from (its dlr-source header)."""
-    topic, partition, offset = record["headers"]["dlr-source"].rsplit("/", 2)
+    """(topic, partition, offset) of the input an output record came from: its dlr-source header,
+    or, on enriched and analytics records (no headers by default), the source its JSON names."""
+    text = record["headers"].get("dlr-source")
+    if text is None:
+        body = json.loads(record["value"])
+        text = body["classification"]["source"] if "classification" in body else body["source"]
+    topic, partition, offset = text.rsplit("/", 2)
     return topic, int(partition), int(offset)
 
 
@@ -164,7 +169,8 @@ class Stage:
     """One `dlr-enricher run` process on a config written for the given topics."""
 
     def __init__(self, binary, topics, routing=None, extra="", consumer_props=None, producer_props=None, name="stage",
-                 command=None, catalog=None, common_props=None, brokers=None, wait_port=True, subcommand="run"):
+                 command=None, catalog=None, common_props=None, brokers=None, wait_port=True, subcommand="run",
+                 source_headers=False):
         self.dir = Path(tempfile.mkdtemp(prefix="dlr-stage-"))
         self.log_path = self.dir / f"{name}.log"
         inputs = "\n".join(f"  - {{topic: {t}" + (f", channel: {ch}}}" if ch else "}") for ch, t in topics.inputs.items())
@@ -181,6 +187,7 @@ outputs:
   retry: {topics.outputs['retry']}
   dead_letter: {topics.outputs['dead_letter']}
   analytics: {topics.outputs['analytics']}
+  source_headers: {str(source_headers).lower()}
 catalog:
 {block({"codes": ROOT / 'catalog/codes.yaml', "policy": ROOT / 'catalog/policy.yaml', **(catalog or {})}, "  ")}
 metrics:

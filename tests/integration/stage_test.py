@@ -138,7 +138,14 @@ def scenario_routing(binary):
             headers_schema.validate(h)
             check((name == "retry") == ("dlr-retry-attempt" in h), f"retry headers on a {name} record: {h}")
             check((name == "dead_letter") == ("dlr-reason" in h), f"dead-letter headers on a {name} record: {h}")
-            check(h.get("dlr-catalog-version") == version, f"{name} record without the catalogue version header: {h}")
+            if name in ("retry", "dead_letter"):
+                check(h.get("dlr-catalog-version") == version, f"{name} record without the catalogue version header: {h}")
+                check(h.get("dlr-source") == "/".join(map(str, source_of(r))), f"{name} record's dlr-source: {h}")
+            else:  # outputs.source_headers is off: the JSON names version and source
+                check(h == {}, f"{name} record with headers {h}")
+                body = json.loads(r["value"])
+                stamped = body["classification"]["catalogVersion"] if name == "enriched" else body["catalogVersion"]
+                check(stamped == version, f"{name} record's JSON names catalogue {stamped}, not {version}")
             if name != "dead_letter" or h.get("dlr-outcome") != "invalid":
                 body = json.loads(r["value"])
                 check(r["key"] == str(body["messageId"]).encode(), f"{name} record keyed {r['key']!r}, messageId {body['messageId']}")
@@ -147,6 +154,8 @@ def scenario_routing(binary):
     for r in out["enriched"]:
         body = json.loads(VERSION.sub("<catalog-version>", r["value"].decode()))
         key = (*source_of(r), body["messageId"])
+        named = body["classification"].pop("source")  # the stage names the input; `enrich` has none
+        check(named == "/".join(map(str, key[:3])), f"enriched record names source {named}, came from {key[:3]}")
         if key in expected_enriched:
             check(body == expected_enriched[key], f"enriched record differs from the core's for {key}")
             matched += 1
@@ -158,8 +167,10 @@ def scenario_routing(binary):
             continue
         twin_coord = next(co[:3] for tc, co in zip(cases, coords) if tc["name"] == Path(c["twin"]).stem)
         def of(coord):
-            return sorted((json.loads(VERSION.sub("", r["value"].decode())) for r in out["enriched"] if source_of(r) == coord),
-                          key=lambda record: record["messageId"])
+            bodies = [json.loads(VERSION.sub("", r["value"].decode())) for r in out["enriched"] if source_of(r) == coord]
+            for body in bodies:
+                body["classification"].pop("source")
+            return sorted(bodies, key=lambda record: record["messageId"])
         check(of((topic, partition, offset)) == of(twin_coord) != [], f"{c['name']}: enriched records differ from its JSON twin's")
         twins += 1
     check(twins >= 4, f"only {twins} XML twins went through the stage")
@@ -243,7 +254,10 @@ def scenario_reload(binary):
     check(original.count(marker) == 1, "the DELIVERED_TO_HANDSET description is not where the test expects it")
     descriptions = {}  # version -> the DELIVERED_TO_HANDSET description it carries
 
-    stage = Stage(binary, topics, catalog={"codes": codes, "policy": policy, "watch": "true", "watch_interval_s": "1"})
+    # With the headers on every record (outputs.source_headers), as before they became optional:
+    # each record's headers and JSON must agree.
+    stage = Stage(binary, topics, catalog={"codes": codes, "policy": policy, "watch": "true", "watch_interval_s": "1"},
+                  source_headers=True)
     stage.wait_ready()
     first = catalog_version(binary)
     descriptions[first] = marker
@@ -321,6 +335,8 @@ def scenario_reload(binary):
                 body = json.loads(r["value"])
                 stamped = body["classification"]["catalogVersion"] if name == "enriched" else body.get("catalogVersion")
                 check(stamped == version, f"{name} body says {stamped}, header {version}")
+                named = body["classification"]["source"] if name == "enriched" else body["source"]
+                check(named == r["headers"]["dlr-source"], f"{name} body names {named}, header {r['headers']['dlr-source']}")
     for source in sorted(per_input):
         rank = order.index(per_input[source])
         partition = source[:2]

@@ -45,10 +45,11 @@ std::string expired(int n) {
 }
 
 struct Loop {
-  explicit Loop(bool exactly_once = false) {
+  explicit Loop(bool exactly_once = false, bool source_headers = false) {
     spdlog::set_level(spdlog::level::off);
     cfg.inputs.push_back({"in", "sms"});
     cfg.exactly_once = exactly_once;
+    cfg.outputs.source_headers = source_headers;
     cfg.shutdown_timeout_s = 1;
     cfg.stats_interval_s = 0;
     stage = std::make_unique<app::Stage>(cfg, shipped(), metrics,
@@ -201,7 +202,7 @@ TEST(RunLoop, ExactlyOnceCommitsOutputsWithTheNextOffsets) {
 }
 
 TEST(RunLoop, CatalogueSwapHappensOnlyBetweenMessages) {
-  Loop loop;
+  Loop loop(false, /*source_headers=*/true);
   const auto next = shipped_again();
   ASSERT_NE(next->version(), shipped()->version());
   int calls = 0;
@@ -287,6 +288,35 @@ TEST(RunLoop, AReportNamingAnUnknownChannelIsClassifiedAndCounted) {
   size_t enriched = 0;
   for (const auto& r : loop.output.written()) enriched += loop.output.name(r.topic) == "dlr.enriched";
   EXPECT_EQ(enriched, 2u);  // classified, not refused
+}
+
+// Enriched and analytics records are most of the output: by default they carry no headers (each
+// is an allocation in librdkafka) and their JSON names the source; retry records keep theirs.
+TEST(RunLoop, EnrichedAndAnalyticsRecordsNameTheirSourceInTheirJsonNotInHeaders) {
+  for (const bool source_headers : {false, true}) {
+    Loop loop(false, source_headers);
+    loop.input.append("in", 0, delivered(1));
+    loop.input.append("in", 0, expired(2));
+    loop.output.auto_acknowledge = true;
+    loop.turns(2);
+    ASSERT_EQ(loop.output.written().size(), 5u);
+    const std::string version(shipped()->version());
+    for (const auto& r : loop.output.written()) {
+      const std::string topic = loop.output.name(r.topic);
+      const std::string source = r.value.find("\"m1\"") != std::string::npos ? "in/0/0" : "in/0/1";
+      EXPECT_NE(r.value.find("\"source\":\"" + source + "\""), std::string::npos) << topic << ": " << r.value;
+      EXPECT_NE(r.value.find("\"catalogVersion\":\"" + version + "\""), std::string::npos) << topic;
+      const bool with_headers = source_headers || topic == "dlr.retry";
+      EXPECT_EQ(r.header("dlr-source"), with_headers ? std::optional<std::string>(source) : std::nullopt)
+          << topic;
+      EXPECT_EQ(r.header("dlr-catalog-version"),
+                with_headers ? std::optional<std::string>(version) : std::nullopt)
+          << topic;
+      if (!with_headers) {
+        EXPECT_TRUE(r.headers.empty()) << topic;
+      }
+    }
+  }
 }
 
 TEST(RunLoop, InvalidInputGoesToTheDeadLetterTopicWithItsSource) {

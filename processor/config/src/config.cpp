@@ -288,11 +288,12 @@ LoadResult parse_config(const std::string& yaml, const std::string& file, const 
   read_inputs(r, root, c);
 
   if (const auto outputs = root["outputs"]; outputs && r.map(outputs, "outputs")) {
-    r.only(outputs, {"enriched", "retry", "dead_letter", "analytics"}, "outputs");
+    r.only(outputs, {"enriched", "retry", "dead_letter", "analytics", "source_headers"}, "outputs");
     r.string(outputs["enriched"], "outputs.enriched", c.outputs.enriched);
     r.string(outputs["retry"], "outputs.retry", c.outputs.retry);
     r.string(outputs["dead_letter"], "outputs.dead_letter", c.outputs.dead_letter);
     r.string(outputs["analytics"], "outputs.analytics", c.outputs.analytics);
+    r.boolean(outputs["source_headers"], "outputs.source_headers", c.outputs.source_headers);
   }
   for (const auto& input : c.inputs) {
     for (const auto& out :
@@ -341,7 +342,7 @@ std::string describe(const Config& c) {
     out << "  - {topic: " << i.topic << ", channel: " << (i.channel.empty() ? "none" : i.channel) << "}\n";
   out << "outputs: {enriched: " << c.outputs.enriched << ", retry: " << c.outputs.retry
       << ", dead_letter: " << c.outputs.dead_letter << ", analytics: " << c.outputs.analytics
-      << "}\nrouting:\n";
+      << ", source_headers: " << (c.outputs.source_headers ? "true" : "false") << "}\nrouting:\n";
   for (const Route route : core::all<Route>()) {
     out << "  " << core::to_string(route) << ": [";
     const auto& destinations = c.routing.routes[route];

@@ -25,7 +25,8 @@ class Processor::Sink final : public ReportSink {
         catalog_(*processor.catalog_),
         binding_(binding),
         out_(out),
-        source_(source) {}
+        source_(source),
+        record_source_(processor.impl_->options.source_in_every_record ? source : std::string_view()) {}
 
   bool on_report(const ReportFields& f, FieldError error, uint32_t index,
                  std::string_view raw) noexcept override {
@@ -64,9 +65,10 @@ class Processor::Sink final : public ReportSink {
         report.error_known = c.error.entry != nullptr;
         if (c.error.entry) report.error_family = c.error.entry->entry.family;
       }
-      if (!append_enriched(out_.enriched, raw, f, c, fragments_, catalog_.version())) return false;
+      if (!append_enriched(out_.enriched, raw, f, c, fragments_, catalog_.version(), record_source_))
+        return false;
       const size_t a_start = out_.analytics.size();
-      append_analytics(out_.analytics, f, c, catalog_.version());
+      append_analytics(out_.analytics, f, c, catalog_.version(), record_source_);
       report.analytics =
           Range{static_cast<uint32_t>(a_start), static_cast<uint32_t>(out_.analytics.size() - a_start)};
     }
@@ -97,6 +99,7 @@ class Processor::Sink final : public ReportSink {
   Channel binding_;
   Result& out_;
   std::string_view source_;
+  std::string_view record_source_;  ///< for enriched and analytics records: "" unless the options ask
 };
 
 namespace {

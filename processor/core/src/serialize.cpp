@@ -137,7 +137,7 @@ void Fragments::build(const catalog::Catalog& catalog) {
 }
 
 bool append_enriched(std::string& e, std::string_view raw, const ReportFields& f, const Classification& c,
-                     const Fragments& fragments, std::string_view catalog_version) {
+                     const Fragments& fragments, std::string_view catalog_version, std::string_view source) {
   // The original bytes, with a "catalog" member spliced into status and error, and the
   // classification appended: the report's own fields stay exactly as they came.
   const CodeObject* spliced[2] = {&f.status, f.error.present ? &f.error : nullptr};
@@ -172,12 +172,13 @@ bool append_enriched(std::string& e, std::string_view raw, const ReportFields& f
   json::append_plain(e, to_string(c.channel_source));
   e += ",\"catalogVersion\":";
   json::append_plain(e, catalog_version);
+  if (!source.empty()) json::append_string(e += ",\"source\":", source);
   e += "}}";
   return true;
 }
 
 void append_analytics(std::string& a, const ReportFields& f, const Classification& c,
-                      std::string_view catalog_version) {
+                      std::string_view catalog_version, std::string_view source) {
   const catalog::CompiledEntry* status = c.status.entry;
   a += "{\"time\":";
   append_int_or_null(a, f.done_ms.has_value(), f.done_ms.value_or(0));
@@ -225,6 +226,7 @@ void append_analytics(std::string& a, const ReportFields& f, const Classificatio
   append_int_or_null(a, f.sent_ms && f.done_ms, f.done_ms.value_or(0) - f.sent_ms.value_or(0));
   a += ",\"catalogVersion\":";
   json::append_plain(a, catalog_version);
+  if (!source.empty()) json::append_string(a += ",\"source\":", source);
   a += '}';
 }
 

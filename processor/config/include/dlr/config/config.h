@@ -24,6 +24,10 @@ struct Outputs {
   std::string retry = "dlr.retry";
   std::string dead_letter = "dlr.dlq";
   std::string analytics = "dlr.analytics";
+  /// dlr-catalog-version and dlr-source headers on enriched and analytics records as well. Off by
+  /// default: librdkafka allocates every header on its own and these records are most of the
+  /// output; their JSON names the catalogue version and the source anyway.
+  bool source_headers = false;
 };
 
 using core::Destination;

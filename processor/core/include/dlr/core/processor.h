@@ -82,6 +82,9 @@ struct Result {
 struct ProcessorOptions {
   size_t max_document_bytes = 1 << 20;  ///< larger messages are TOO_LARGE (default 1 MiB)
   size_t max_depth = 64;                ///< deeper nesting is TOO_DEEP; reports nest about 4 deep
+  /// Writes process()'s `source` into enriched and analytics records too, not only into invalid
+  /// ones: the stage names the input record there instead of in a header on each of them.
+  bool source_in_every_record = false;
 };
 
 /// One per worker thread: owns a reused parser and buffers. Not thread-safe; the catalogue it
@@ -97,7 +100,8 @@ class Processor {
   /// first byte; see xml_body.h). `binding` is the channel of the input it came from
   /// (Channel::unknown when none). Never throws; a bad message or report is an outcome in `out`.
   /// Returns out.document_error for convenience. A non-empty `source` is written into every
-  /// invalid record, saying where the message came from (the enrich command names file and line).
+  /// invalid record, saying where the message came from (the enrich command names file and line),
+  /// and into every record when the options say so.
   Reason process(std::string_view message, Channel binding, Result& out,
                  std::string_view source = {}) noexcept;
 

@@ -45,11 +45,11 @@ void append_window(std::string& out, const catalog::SendingWindow& window);
 /// false, writing a partial record, when the status and error spans overlap (broken text).
 [[nodiscard]] bool append_enriched(std::string& out, std::string_view raw, const ReportFields& fields,
                                    const Classification& c, const Fragments& fragments,
-                                   std::string_view catalog_version);
+                                   std::string_view catalog_version, std::string_view source = {});
 
-/// The flat analytics record of a classified report.
+/// The flat analytics record of a classified report. A non-empty `source` is written as "source".
 void append_analytics(std::string& out, const ReportFields& fields, const Classification& c,
-                      std::string_view catalog_version);
+                      std::string_view catalog_version, std::string_view source = {});
 
 /// The record of a report (or a whole message) that was not classified.
 struct InvalidRecord {
