@@ -2,14 +2,15 @@
 """Two variants of the stage on one broker, in interleaved rounds (A B A B ...): what a change to
 the stage or its settings buys, measured as same-round ratios so that the machine's drift cancels.
 
-A variant is a binary, optionally with outputs.source_headers on and extra config lines. Each
+A variant is a binary, optionally with outputs.source_headers on, librdkafka properties of its
+consumer or producer (over the shipped ones) and extra config lines. Each
 round runs A then B on the same preloaded reports (webhook batches, or one report per message with
 --single), after a warm-up pass of each; figures are e2e.py's (throughput from readiness to the last
 append, CPU from /proc, the broker's from its pid file). Prints and writes the medians, their
 spread and the B/A ratios per round.
 
-  compare.py --a BIN [--a-source-headers] [--a-extra YAML] --b BIN [--b-source-headers] [--b-extra YAML]
-             [--reports N] [--rounds R] [--single] [--broker-pid-file F] --out FILE.json
+  compare.py --a BIN [--a-source-headers] [--a-consumer K=V ...] [--a-producer K=V ...] [--a-extra YAML]
+             --b BIN [the same for b] [--reports N] [--rounds R] [--single] [--broker-pid-file F] --out FILE.json
 """
 import argparse
 import json
@@ -21,14 +22,20 @@ from e2e import dlrgen
 FIELDS = ("reports_per_s", "cpu_us_per_report", "broker_cpu_us_per_report", "peak_rss_mb")
 
 
+def properties(pairs):
+    return dict(pair.split("=", 1) for pair in pairs or [])
+
+
 def variant(a, name):
     return {"binary": getattr(a, name), "extra": getattr(a, f"{name}_extra") or "",
-            "source_headers": getattr(a, f"{name}_source_headers")}
+            "source_headers": getattr(a, f"{name}_source_headers"),
+            "consumer": properties(getattr(a, f"{name}_consumer")),
+            "producer": {**e2e.SHIPPED, **properties(getattr(a, f"{name}_producer"))}}
 
 
 def run(v, msgs, reports):
-    st, _, result, _ = e2e.run_stage(v["binary"], msgs, reports, extra=v["extra"], producer_props=e2e.SHIPPED,
-                                     source_headers=v["source_headers"])
+    st, _, result, _ = e2e.run_stage(v["binary"], msgs, reports, extra=v["extra"], producer_props=v["producer"],
+                                     consumer_props=v["consumer"], source_headers=v["source_headers"])
     st.stop()
     return result
 
@@ -38,6 +45,8 @@ def main():
     for name in ("a", "b"):
         ap.add_argument(f"--{name}", required=True, help=f"variant {name.upper()}'s binary")
         ap.add_argument(f"--{name}-source-headers", action="store_true", help="outputs.source_headers: true")
+        ap.add_argument(f"--{name}-consumer", action="append", metavar="K=V", help="a consumer property")
+        ap.add_argument(f"--{name}-producer", action="append", metavar="K=V", help="a producer property")
         ap.add_argument(f"--{name}-extra", help="config lines appended to the variant's config")
     ap.add_argument("--reports", type=int, default=100_000)
     ap.add_argument("--rounds", type=int, default=3)
