@@ -37,7 +37,8 @@ Stage::Stage(config::Config config, std::shared_ptr<const catalog::Catalog> cata
       offsets_(input_topics(config_)),
       backpressure_(io_.input, metrics_.paused),
       txn_(config_.exactly_once ? io_.transactions : nullptr, io_.input, offsets_,
-           metrics_.transactions_committed, metrics_.transactions_aborted) {
+           metrics_.transactions_committed, metrics_.transactions_aborted,
+           std::chrono::milliseconds(config_.transaction_ms)) {
   for (const auto& input : config_.inputs) bindings_.push_back(core::parse_channel(input.channel));
   topics_[Destination::enriched] = io_.output.topic(config_.outputs.enriched);
   topics_[Destination::retry] = io_.output.topic(config_.outputs.retry);

@@ -21,7 +21,7 @@ Tracker::Tracker(config::Config config, std::shared_ptr<const catalog::Catalog> 
       memory_(static_cast<size_t>(config_.tracking.block_cache_mb) << 20),
       offsets_({config_.tracking_input()}),
       txn_(io_.transactions, io_.input, offsets_, metrics_.transactions_committed,
-           metrics_.transactions_aborted),
+           metrics_.transactions_aborted, std::chrono::milliseconds(config_.transaction_ms)),
       backpressure_(io_.input, metrics_.paused) {
   state_topic_ = io_.output.topic(config_.tracking.output);
   changelog_topic_ = io_.output.topic(config_.tracking.changelog);

@@ -30,7 +30,7 @@ void Transaction::add(int slot, int64_t offset, std::string& fatal) noexcept {
 }
 
 bool Transaction::due() const noexcept {
-  return open_ && (failed_ || Clock::now() - started_ >= kPeriod);
+  return open_ && (failed_ || Clock::now() - started_ >= period_);
 }
 
 bool Transaction::commit(std::string& fatal) noexcept {

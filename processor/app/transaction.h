@@ -1,6 +1,6 @@
 // Exactly-once: consume-transform-produce in Kafka transactions, for the stage and the tracker
-// alike. A transaction collects records for `kPeriod`, then commits their outputs and the
-// inputs' next offsets together; a failed record or commit aborts it and rewinds every input
+// alike. A transaction collects records for its period (processing.transaction_ms), then commits their
+// outputs and the inputs' next offsets together; a failed record or commit aborts it and rewinds every input
 // partition it read to where it began.
 #pragma once
 
@@ -28,16 +28,17 @@ kafka::Error produce_in_transaction(kafka::Output& output, const std::string& fa
 
 class Transaction {
  public:
-  static constexpr std::chrono::milliseconds kPeriod{100};
+  static constexpr std::chrono::milliseconds kDefaultPeriod{100};  ///< config::Config::transaction_ms's
 
   /// `transactions` null: at-least-once, and every call below does nothing.
   Transaction(kafka::Transactions* transactions, kafka::Input& input, kafka::OffsetTracker& offsets,
-              Counter& committed, Counter& aborted)
+              Counter& committed, Counter& aborted, std::chrono::milliseconds period = kDefaultPeriod)
       : transactions_(transactions),
         input_(input),
         offsets_(offsets),
         committed_(committed),
-        aborted_(aborted) {}
+        aborted_(aborted),
+        period_(period) {}
 
   [[nodiscard]] bool enabled() const noexcept { return transactions_ != nullptr; }
   [[nodiscard]] bool open() const noexcept { return open_; }
@@ -62,6 +63,7 @@ class Transaction {
   kafka::OffsetTracker& offsets_;
   Counter& committed_;
   Counter& aborted_;
+  std::chrono::milliseconds period_;
   bool open_ = false;
   bool failed_ = false;
   std::chrono::steady_clock::time_point started_{};

@@ -46,6 +46,21 @@ class CheckConfig(unittest.TestCase):
         self.assertIn("c.yaml:9: shutdown_timeout_s must be a whole number", err)
         self.assertIn("6 problem(s)", err)
 
+    def test_output_headers_and_the_transaction_period_are_read_and_bounded(self):
+        base = "inputs: [{topic: in, channel: sms}]\n"
+        result = check(base + "outputs: {source_headers: true}\nprocessing: {guarantee: exactly_once, transaction_ms: 500}\n")
+        self.assertEqual(result.returncode, 0, result.stderr)
+        self.assertIn("source_headers: true", result.stdout)
+        self.assertIn("transaction_ms: 500", result.stdout)
+        defaults = check(base)
+        self.assertIn("source_headers: false", defaults.stdout)
+        self.assertIn("transaction_ms: 100", defaults.stdout)
+        # Past 5 s the broker's transaction timeout (10 s) comes too close.
+        result = check(base + "processing: {transaction_ms: 20000}\noutputs: {source_headers: sometimes}\n")
+        self.assertEqual(result.returncode, 1)
+        self.assertIn("c.yaml:2: processing.transaction_ms", result.stderr)
+        self.assertIn("c.yaml:3: outputs.source_headers", result.stderr)
+
     def test_secrets_are_shown_redacted(self):
         result = check("inputs: [{topic: in, channel: sms}]\n"
                        "kafka:\n  common:\n    sasl.username: svc\n    sasl.password: hunter2\n")

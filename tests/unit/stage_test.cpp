@@ -45,11 +45,12 @@ std::string expired(int n) {
 }
 
 struct Loop {
-  explicit Loop(bool exactly_once = false, bool source_headers = false) {
+  explicit Loop(bool exactly_once = false, bool source_headers = false, int transaction_ms = 100) {
     spdlog::set_level(spdlog::level::off);
     cfg.inputs.push_back({"in", "sms"});
     cfg.exactly_once = exactly_once;
     cfg.outputs.source_headers = source_headers;
+    cfg.transaction_ms = transaction_ms;
     cfg.shutdown_timeout_s = 1;
     cfg.stats_interval_s = 0;
     stage = std::make_unique<app::Stage>(cfg, shipped(), metrics,
@@ -199,6 +200,20 @@ TEST(RunLoop, ExactlyOnceCommitsOutputsWithTheNextOffsets) {
   ASSERT_EQ(loop.transactions.offsets_sent.size(), 1u);
   EXPECT_EQ(loop.transactions.offsets_sent[0], (std::pair<std::string, int64_t>{"in", 1}));
   EXPECT_EQ(loop.stored(), std::nullopt) << "exactly-once stores no offsets outside transactions";
+}
+
+// processing.transaction_ms: a transaction commits once it has been open that long, not before.
+TEST(RunLoop, ExactlyOnceCommitsAfterTheConfiguredPeriod) {
+  Loop loop(true, false, 400);
+  loop.input.append("in", 0, delivered(1));
+  loop.output.auto_acknowledge = true;
+  loop.turns(2);
+  std::this_thread::sleep_for(std::chrono::milliseconds(150));  // past the default period
+  loop.turns();
+  EXPECT_EQ(loop.transactions.committed, 0) << "committed before its period";
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  loop.turns();
+  EXPECT_EQ(loop.transactions.committed, 1);
 }
 
 TEST(RunLoop, CatalogueSwapHappensOnlyBetweenMessages) {

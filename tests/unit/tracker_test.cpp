@@ -248,7 +248,7 @@ TEST(TrackerLoop, AFullProducerQueueHoldsConsumptionUntilItDrains) {
   EXPECT_FALSE(t.metrics.paused.load());
 }
 
-constexpr auto kTransactionPeriod = app::Transaction::kPeriod + std::chrono::milliseconds(10);
+constexpr auto kTransactionPeriod = app::Transaction::kDefaultPeriod + std::chrono::milliseconds(10);
 
 TEST(TrackerLoop, ExactlyOnceCommitsChangelogStateAndOffsetsInOneTransaction) {
   Tracking t(Tracking::fresh_dir(), true);

@@ -221,7 +221,9 @@ void read_tracking(Reader& r, const YAML::Node& node, Config& c) {
 // The sections about running the stage rather than what it computes.
 void read_operations(Reader& r, const YAML::Node& root, Config& c, const std::string& base_dir) {
   if (const auto processing = root["processing"]; processing && r.map(processing, "processing")) {
-    r.only(processing, {"max_document_bytes", "guarantee"}, "processing");
+    r.only(processing, {"max_document_bytes", "guarantee", "transaction_ms"}, "processing");
+    // Well inside the producer's transaction.timeout.ms (10 s), or the broker aborts it first.
+    r.number(processing["transaction_ms"], "processing.transaction_ms", c.transaction_ms, 10, 5000);
     r.number(processing["max_document_bytes"], "processing.max_document_bytes", c.max_document_bytes, 64,
              64LL << 20);
     if (const auto g = processing["guarantee"]; g) {
@@ -354,7 +356,8 @@ std::string describe(const Config& c) {
       << ", watch: " << (c.catalog_watch ? "true" : "false")
       << ", watch_interval_s: " << c.catalog_watch_interval_s << "}\n"
       << "processing: {max_document_bytes: " << c.max_document_bytes
-      << ", guarantee: " << (c.exactly_once ? "exactly_once" : "at_least_once") << "}\n"
+      << ", guarantee: " << (c.exactly_once ? "exactly_once" : "at_least_once")
+      << ", transaction_ms: " << c.transaction_ms << "}\n"
       << "metrics: {address: " << c.metrics_address << "}\n"
       << "logging: {format: " << c.log_format << ", stats_interval_s: " << c.stats_interval_s << "}\n"
       << "shutdown_timeout_s: " << c.shutdown_timeout_s << "\n"

@@ -70,6 +70,10 @@ struct Config {
   /// processing.guarantee: at_least_once (default) or exactly_once (Kafka transactions: outputs and
   /// input offsets committed together; read outputs with isolation.level=read_committed).
   bool exactly_once = false;
+  /// processing.transaction_ms: how long an exactly-once transaction collects records before it
+  /// commits. Longer: fewer commits (each waits for every record's acknowledgement), later
+  /// visibility to read_committed consumers.
+  int transaction_ms = 100;
   std::string metrics_address = "127.0.0.1:9464";     ///< Prometheus /metrics, /healthz, /readyz
   int stats_interval_s = 30;                          ///< one-line stats log period; 0 disables
   int shutdown_timeout_s = 30;                        ///< bound on drain, flush and commit at SIGTERM
