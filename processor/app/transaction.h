@@ -1,7 +1,7 @@
 // Exactly-once: consume-transform-produce in Kafka transactions, for the stage and the tracker
-// alike. A transaction collects records for its period (processing.transaction_ms), then commits their
-// outputs and the inputs' next offsets together; a failed record or commit aborts it and rewinds every input
-// partition it read to where it began.
+// alike. A transaction collects records for its period (processing.transaction_ms), then
+// commits their outputs and the inputs' next offsets together; a failed record or commit aborts
+// it and rewinds every input partition it read to where it began.
 #pragma once
 
 #include <chrono>
