@@ -3,9 +3,9 @@
 the stage or its settings buys, measured as same-round ratios so that the machine's drift cancels.
 
 A variant is a binary, optionally with outputs.source_headers on, librdkafka properties of its
-consumer or producer (over the shipped ones) and extra config lines. Each
-round runs A then B on the same preloaded reports (webhook batches, or one report per message with
---single), after a warm-up pass of each; figures are e2e.py's (throughput from readiness to the last
+consumer or producer (over the shipped ones) and extra config lines. Each round runs A then B on
+the same preloaded reports (webhook batches, or one report per message with --single), after a
+warm-up pass of each; figures are e2e.py's (throughput from readiness to the last
 append, CPU from /proc, the broker's from its pid file). Prints and writes the medians, their
 spread and the B/A ratios per round.
 

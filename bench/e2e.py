@@ -5,8 +5,8 @@ settings: the physical limit), a pass-through relay and a kcat pipe, the same pr
 
 The stage and the replay relay run in interleaved rounds (A B A B ...), after a warm-up pass that
 also captures the records to replay, each with the shipped producer compression (lz4) and without
-it; the stage also on one report per message and in exactly-once mode. Each figure is the median of the rounds, with its
-spread (half the range, as a share of the median). Throughput is measured the same way for the
+it; the stage also on one report per message and in exactly-once mode. Each figure is the median
+of the rounds, with its spread (half the range, as a share of the median). Throughput is measured the same way for the
 stage and the relays: from the moment the process has its partitions (its /readyz, the relays'
 "assigned") to the broker's append time of the last output record (output topics use
 LogAppendTime; one host clock). Not from the first output's append time: a producer still

@@ -140,7 +140,9 @@ def scenario_routing(binary):
             check((name == "dead_letter") == ("dlr-reason" in h), f"dead-letter headers on a {name} record: {h}")
             if name in ("retry", "dead_letter"):
                 check(h.get("dlr-catalog-version") == version, f"{name} record without the catalogue version header: {h}")
-                check(h.get("dlr-source") == "/".join(map(str, source_of(r))), f"{name} record's dlr-source: {h}")
+                if name == "retry":  # a dead letter's agreement with its split source headers is checked below
+                    named = json.loads(r["value"])["classification"]["source"]
+                    check(h.get("dlr-source") == named, f"retry record's dlr-source {h.get('dlr-source')}, JSON {named}")
             else:  # outputs.source_headers is off: the JSON names version and source
                 check(h == {}, f"{name} record with headers {h}")
                 body = json.loads(r["value"])
