@@ -120,16 +120,25 @@ void Metrics::render_gauges(std::string& out) {
   single(out, "dlr_catalog_loaded_timestamp_seconds", "gauge", "Unix time the active catalogue was loaded.",
          load(catalog_loaded_unix_s));
 
-  std::vector<PartitionLag> partitions;
+  std::vector<PartitionLag> lags;
   {
     std::lock_guard lock(lag_mutex);
-    partitions = lag;
+    lags = lag;
   }
   family(out, "dlr_consumer_lag", "gauge",
-         "High watermark minus the next offset to consume, per input partition (labels topic, partition).");
-  for (const auto& p : partitions)
+         "The group's lag on every input partition, as ConsumerGroupCommand counts it: high watermark minus "
+         "the group's committed offset (labels topic, partition). Every instance serves the whole group's.");
+  for (const auto& p : lags)
     fmt::format_to(it, "dlr_consumer_lag{{topic=\"{}\",partition=\"{}\"}} {}\n", label(p.topic), p.partition,
                    p.lag);
+  single(out, "dlr_consumer_lag_errors_total", "counter",
+         "Lag samples the brokers did not answer (dlr_consumer_lag keeps the last figures).",
+         load(lag_sample_errors));
+  std::vector<AssignedPartition> partitions;
+  {
+    std::lock_guard lock(assigned_mutex);
+    partitions = assigned;
+  }
   std::vector<ErrorCodeCount> codes;
   {
     std::lock_guard lock(error_codes_mutex);

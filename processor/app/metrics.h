@@ -18,11 +18,17 @@ namespace dlr::app {
 
 using Counter = std::atomic<uint64_t>;
 
-/// Lag of one assigned partition: the high watermark minus the next offset to consume.
+/// The group's lag on one input partition: its high watermark minus the group's committed offset.
 struct PartitionLag {
   std::string topic;
   int32_t partition = 0;
   int64_t lag = 0;
+};
+
+/// One partition assigned to this instance.
+struct AssignedPartition {
+  std::string topic;
+  int32_t partition = 0;
   int64_t committable = -1;  ///< the offset stored for commit; -1 none yet
   size_t in_flight = 0;      ///< messages consumed, outputs not all acknowledged
 };
@@ -51,6 +57,7 @@ struct Metrics {
   Counter rebalances{};
   Counter transactions_committed{};  ///< exactly-once mode
   Counter transactions_aborted{};
+  Counter lag_sample_errors{};  ///< GroupLag samples the brokers did not answer
   std::atomic<int64_t> in_flight_messages{0};
   std::atomic<int64_t> deferred_records{0};  ///< records waiting to be produced again
   std::atomic<int> assigned_partitions{0};
@@ -73,7 +80,10 @@ struct Metrics {
   std::string catalog_version_;  ///< under catalog_mutex
 
   std::mutex lag_mutex;
-  std::vector<PartitionLag> lag;  ///< under lag_mutex
+  std::vector<PartitionLag> lag;  ///< under lag_mutex; every input partition, from GroupLag
+
+  std::mutex assigned_mutex;
+  std::vector<AssignedPartition> assigned;  ///< under assigned_mutex; from the run loop
 
   std::mutex error_codes_mutex;
   std::vector<ErrorCodeCount> error_codes;  ///< under error_codes_mutex, most reports first

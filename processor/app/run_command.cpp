@@ -11,6 +11,7 @@
 #include "dlr/catalog/loader.h"
 #include "dlr/config/config.h"
 #include "endpoint.h"
+#include "group_lag.h"
 #include "help.h"
 #include "logging.h"
 #include "metrics.h"
@@ -140,6 +141,17 @@ int run_command(int argc, char** argv) {
     spdlog::error("cannot start: {}", client_error);
     return 2;
   }
+  const kafka::Properties lag_props = kafka::lag_properties(client_settings(cfg));
+  auto group_offsets = kafka::KafkaGroupOffsets::create(lag_props, client_error);
+  if (!group_offsets) {
+    spdlog::error("cannot start: the lag reader: {}", client_error);
+    return 2;
+  }
+  const std::string reset = kafka::property(lag_props, "auto.offset.reset");
+  GroupLag lag({topics, reset == "earliest" || reset == "smallest" || reset == "beginning",
+                std::chrono::seconds(cfg.lag_interval_s)},
+               *group_offsets, metrics);
+  lag.start();
   auto stage = std::make_unique<Stage>(cfg, shared, metrics, clients->io());
   stage->set_catalog_feed([&reloader] { return reloader.take(); });
   reloader.start();
@@ -150,6 +162,7 @@ int run_command(int argc, char** argv) {
   const int code = stage->run(g_stop);
   watchdog.run_returned();
   reloader.stop();
+  lag.stop();
   stage.reset();
   clients.reset();  // the clients' destruction is under the watchdog too
   watchdog.finished();

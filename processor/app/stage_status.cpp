@@ -10,22 +10,15 @@ namespace dlr::app {
 using Clock = std::chrono::steady_clock;
 
 void Stage::refresh_gauges() noexcept {
-  std::vector<PartitionLag> lag;
+  std::vector<AssignedPartition> partitions;
   int assigned = 0;
   size_t in_flight_total = 0;
   for (const auto& s : offsets_.slots()) {
     if (!s->assigned) continue;
     ++assigned;
-    int64_t low = -1, high = -1;
-    PartitionLag p{s->topic, s->partition, 0, s->progress.committable(), s->progress.in_flight()};
-    if (io_.input.watermarks(s->topic, s->partition, low, high)) {
-      const int64_t next = s->next_offset >= 0
-                               ? s->next_offset
-                               : (s->progress.committable() >= 0 ? s->progress.committable() : low);
-      p.lag = std::max<int64_t>(0, high - next);
-    }
+    AssignedPartition p{s->topic, s->partition, s->progress.committable(), s->progress.in_flight()};
     in_flight_total += p.in_flight;
-    lag.push_back(std::move(p));
+    partitions.push_back(std::move(p));
   }
   metrics_.assigned_partitions.store(assigned, std::memory_order_relaxed);
   metrics_.in_flight_messages.store(static_cast<int64_t>(in_flight_total), std::memory_order_relaxed);
@@ -33,8 +26,8 @@ void Stage::refresh_gauges() noexcept {
       std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now().time_since_epoch()).count(),
       std::memory_order_relaxed);
   {
-    std::lock_guard lock(metrics_.lag_mutex);
-    metrics_.lag = std::move(lag);
+    std::lock_guard lock(metrics_.assigned_mutex);
+    metrics_.assigned = std::move(partitions);
   }
   publish_error_codes();
 }

@@ -151,6 +151,33 @@ def source_of(record):
     return topic, int(partition), int(offset)
 
 
+def tool_lag(group):
+    """{(topic, partition): lag} as Kafka's own ConsumerGroupCommand --describe prints it (None
+    where it prints "-": no committed offset)."""
+    libs = ROOT / "deploy/kafka/.cache" / os.environ.get("KAFKA_VERSION", "4.1.1") / "libs"
+    out = subprocess.run(["java", "-cp", f"{libs}/*", "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand",
+                          "--bootstrap-server", BROKERS, "--describe", "--group", group],
+                         capture_output=True, text=True, timeout=120)
+    lag = {}
+    for line in out.stdout.splitlines():
+        cols = line.split()
+        if len(cols) >= 6 and cols[0] == group and cols[2].isdigit():
+            lag[(cols[1], int(cols[2]))] = int(cols[5]) if cols[5].lstrip("-").isdigit() else None
+    if not lag:
+        fail(f"ConsumerGroupCommand described nothing for {group}:\n{out.stdout}\n{out.stderr}")
+    return lag
+
+
+def served_lag(stage):
+    """{(topic, partition): lag} of the stage's dlr_consumer_lag series."""
+    out = {}
+    for key, value in stage.metrics().items():
+        m = re.fullmatch(r'dlr_consumer_lag\{topic="([^"]+)",partition="(\d+)"\}', key)
+        if m:
+            out[(m.group(1), int(m.group(2)))] = int(value)
+    return out
+
+
 def committed(group, topics):
     """The group's committed offsets: {(topic, partition): offset} (absent when none)."""
     consumer = Consumer({"bootstrap.servers": BROKERS, "group.id": group, "enable.auto.commit": False})

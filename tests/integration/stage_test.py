@@ -20,7 +20,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "support"))
 import dlrgen  # noqa: E402
-from stage import ROOT, Stage, Topics, committed, fail, produce, read_all, source_of, wait_consumed  # noqa: E402
+from stage import (ROOT, Stage, Topics, committed, fail, produce, read_all, served_lag, source_of, tool_lag,  # noqa: E402
+                   wait_consumed)
 
 VERSION = re.compile(r"\d{4}-\d{2}-\d{2}\+[0-9a-f]{12}")
 CLASSIFIED = ("delivered", "pending", "retryable", "permanent")
@@ -559,6 +560,74 @@ def scenario_dlq_unavailable(binary):
     print(f"dlq_unavailable: {len(poisons)} malformed held their partitions back ({errors} failed dead-letter deliveries, "
           f"consumption paused); after the topic appeared: in={len(messages)} dlq={len(out['dead_letter'])} "
           f"duplicates={duplicates} lost=0")
+
+
+def scenario_lag(binary):
+    """dlr_consumer_lag is the group's lag as Kafka's ConsumerGroupCommand counts it, on every input
+    partition, from the first sample after a restart and on an instance that holds no partition.
+    The dead-letter topic is missing, so every partition with a malformed message stays held
+    behind it: the group's lag stands still and can be compared."""
+    msgs, messages = generated(seed=501, reports=4000, malformed=0.03)
+    topics = Topics(["sms", "whatsapp", "email", "voice"], partitions=1, skip=("dead_letter",))
+    produce(topics.inputs, messages)
+    props = {"message.timeout.ms": "3000"}
+    quick = "metrics:\n  address: 127.0.0.1:0\n  lag_interval_s: 1"
+
+    def settled(stages):
+        """Until the group's committed offsets stand still for 3 s."""
+        last, still = None, 0
+        for _ in range(120):
+            now = committed(topics.group, list(topics.inputs.values()))
+            still = still + 1 if now == last else 0
+            if still >= 3 and now:
+                return now
+            last = now
+            time.sleep(1)
+        fail(f"the group's offsets never stood still: {last}\n{stages[0].text()}")
+
+    def agree(stage, what):
+        expected = {tp: lag for tp, lag in tool_lag(topics.group).items()}
+        deadline = time.time() + 10
+        while time.time() < deadline:
+            got = served_lag(stage)
+            if got == expected:
+                return got
+            time.sleep(0.5)
+        fail(f"{what}: dlr_consumer_lag {got}, ConsumerGroupCommand {expected}")
+
+    first = Stage(binary, topics, producer_props=props, extra=quick, name="first")
+    first.wait_ready()
+    settled([first])
+    held = agree(first, "held behind the malformed messages")
+    check(sum(held.values()) > 0, f"nothing held back: {held}")
+    code, _ = first.stop()
+    # A clean stop and a restart: the first sample is the group's lag, not the whole topics.
+    again = Stage(binary, topics, producer_props=props, extra=quick, name="again")
+    deadline = time.time() + 10
+    while not served_lag(again) and time.time() < deadline:
+        time.sleep(0.1)
+    first_sample = served_lag(again)
+    check(first_sample == held, f"first sample after the restart {first_sample}, the group's lag {held} "
+          f"({len(messages)} messages on the topics)")
+    # Four more members: a rebalance, and five members for four partitions leave one without any;
+    # each serves the whole group's lag.
+    others = [Stage(binary, topics, producer_props=props, extra=quick, name=f"member{i}") for i in range(4)]
+    time.sleep(3)
+    idle = [s for s in [again, *others] if s.metrics().get("dlr_assigned_partitions") == 0]
+    check(idle, "every member holds a partition: none shows the lag without one")
+    for stage in [again, *others]:
+        agree(stage, stage.log_path.stem)
+    topics.create("dead_letter")
+    for stage in [again, *others]:
+        deadline = time.time() + 90
+        while sum(served_lag(stage).values()) and time.time() < deadline:
+            time.sleep(0.5)
+        check(not sum(served_lag(stage).values()), f"{stage.log_path.stem} still shows lag {served_lag(stage)}")
+    for stage in [again, *others]:
+        stage.stop()
+    print(f"lag: held {sum(held.values())} messages on {len(held)} partitions; every instance served "
+          f"ConsumerGroupCommand's figures ({len(idle)} of them holding no partition), from the first sample after "
+          f"the restart; 0 once released")
 
 
 if __name__ == "__main__":

@@ -77,11 +77,6 @@ class FakeInput final : public kafka::Input {
     return RD_KAFKA_RESP_ERR_NO_ERROR;
   }
   [[nodiscard]] int seeks() const noexcept { return seeks_; }
-  bool watermarks(std::string_view topic, int32_t partition, int64_t& low, int64_t& high) noexcept override {
-    low = 0;
-    high = static_cast<int64_t>(log_[{std::string(topic), partition}].size());
-    return true;
-  }
   void close() noexcept override {
     if (!assigned_.empty()) revoke(assigned_);
     deliver_events();
@@ -257,6 +252,21 @@ class FakeGroupOffsets final : public kafka::GroupOffsets {
   Error commit(std::string_view, int32_t partition, int64_t offset) noexcept override {
     offsets[partition] = offset;
     ++commits;
+    return RD_KAFKA_RESP_ERR_NO_ERROR;
+  }
+
+  std::map<std::pair<std::string, int32_t>, std::pair<int64_t, int64_t>> logs;  ///< low and high watermarks
+  std::map<std::pair<std::string, int32_t>, int64_t> group;                     ///< committed, per topic
+  Error answer = RD_KAFKA_RESP_ERR_NO_ERROR;  ///< what offsets() fails with; none by default
+  Error partition_offsets(std::string_view topic, std::vector<kafka::PartitionOffsets>& out,
+                          int) noexcept override {
+    out.clear();
+    if (answer) return answer;
+    for (const auto& [tp, watermarks] : logs) {
+      if (tp.first != topic) continue;
+      const auto c = group.find(tp);
+      out.push_back({tp.second, c == group.end() ? -1 : c->second, watermarks.first, watermarks.second});
+    }
     return RD_KAFKA_RESP_ERR_NO_ERROR;
   }
 };

@@ -78,8 +78,8 @@ TEST_F(StatusEndpoint, ServesCountersTheRunLoopIsUpdating) {
       metrics.reports[core::Route::delivered].fetch_add(1, std::memory_order_relaxed);
       metrics.in_flight_messages.store(static_cast<int64_t>(i % 7), std::memory_order_relaxed);
       metrics.set_catalog_version(i % 2 ? "v-a" : "v-b");
-      std::lock_guard lock(metrics.lag_mutex);
-      metrics.lag.assign(1, PartitionLag{"in", 0, static_cast<int64_t>(i % 100), 5, 1});
+      std::lock_guard lock(metrics.assigned_mutex);
+      metrics.assigned.assign(1, AssignedPartition{"in", 0, 5, static_cast<size_t>(i % 100)});
     }
   });
   for (int scrape = 0; scrape < 20; ++scrape) {

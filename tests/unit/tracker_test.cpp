@@ -121,6 +121,32 @@ TEST(StateDirClaim, KeepsOneInstanceIdPerFolderAndRefusesASecondHolder) {
   std::filesystem::remove_all(dir);
 }
 
+// A static member (group.instance.id) restarted under the same id must be the same transactional
+// producer, so that it fences its killed predecessor and ends at once the transaction left open:
+// otherwise its partitions wait for transaction.timeout.ms. Without one, each process is its own.
+TEST(ClientProperties, AStaticMemberKeepsItsTransactionalIdAcrossRestarts) {
+  kafka::ClientSettings settings{"b:1", "g", true, {}, {{"group.instance.id", "pod-7"}}, {}, {}};
+  EXPECT_EQ(kafka::property(kafka::producer_properties(settings), "transactional.id"), "g-pod-7");
+  EXPECT_EQ(kafka::property(kafka::consumer_properties(settings), "group.instance.id"), "pod-7");
+  settings.transactional_id = "g-explicit";
+  EXPECT_EQ(kafka::property(kafka::producer_properties(settings), "transactional.id"), "g-explicit");
+  settings.transactional_id.clear();
+  settings.consumer.clear();
+  const std::string a = kafka::property(kafka::producer_properties(settings), "transactional.id");
+  EXPECT_NE(a, "g-");
+  EXPECT_NE(a, kafka::property(kafka::producer_properties(settings), "transactional.id"));
+}
+
+// The lag reader counts every record, as Kafka's tools do, even under exactly-once, and never
+// commits for the group it reads.
+TEST(ClientProperties, TheLagReaderReadsUncommittedAndNeverCommits) {
+  const kafka::ClientSettings settings{"b:1", "g", true, {}, {{"enable.auto.commit", "true"}}, {}, {}};
+  const auto p = kafka::lag_properties(settings);
+  EXPECT_EQ(kafka::property(p, "isolation.level"), "read_uncommitted");
+  EXPECT_EQ(kafka::property(p, "enable.auto.commit"), "false");
+  EXPECT_EQ(kafka::property(p, "group.id"), "g");
+}
+
 TEST(TrackerLoop, AnOffsetIsStoredOnlyAfterItsChangelogAndStateRecordsAreAcknowledged) {
   Tracking t;
   t.input.append("dlr.analytics", 0, to_operator("m1", 10), "m1");

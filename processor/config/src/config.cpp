@@ -237,10 +237,11 @@ void read_operations(Reader& r, const YAML::Node& root, Config& c, const std::st
     }
   }
   if (const auto metrics = root["metrics"]; metrics && r.map(metrics, "metrics")) {
-    r.only(metrics, {"address"}, "metrics");
+    r.only(metrics, {"address", "lag_interval_s"}, "metrics");
     r.string(metrics["address"], "metrics.address", c.metrics_address);
     if (c.metrics_address.rfind(':') == std::string::npos)
       r.error(metrics["address"], "metrics.address must be HOST:PORT");
+    r.number(metrics["lag_interval_s"], "metrics.lag_interval_s", c.lag_interval_s, 1, 300);
   }
   if (const auto logging = root["logging"]; logging && r.map(logging, "logging")) {
     r.only(logging, {"format", "stats_interval_s"}, "logging");
@@ -358,7 +359,7 @@ std::string describe(const Config& c) {
       << "processing: {max_document_bytes: " << c.max_document_bytes
       << ", guarantee: " << (c.exactly_once ? "exactly_once" : "at_least_once")
       << ", transaction_ms: " << c.transaction_ms << "}\n"
-      << "metrics: {address: " << c.metrics_address << "}\n"
+      << "metrics: {address: " << c.metrics_address << ", lag_interval_s: " << c.lag_interval_s << "}\n"
       << "logging: {format: " << c.log_format << ", stats_interval_s: " << c.stats_interval_s << "}\n"
       << "shutdown_timeout_s: " << c.shutdown_timeout_s << "\n"
       << "tracking: {group_id: " << c.tracking.group_id << ", input: " << c.tracking_input()

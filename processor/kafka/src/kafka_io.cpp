@@ -86,12 +86,6 @@ Error KafkaInput::seek(std::span<const TopicPartition> positions, int timeout_ms
   return consumer_->seek(to_list(positions), timeout_ms);
 }
 
-bool KafkaInput::watermarks(std::string_view topic, int32_t partition, int64_t& low, int64_t& high) noexcept {
-  return rd_kafka_get_watermark_offsets(consumer_->handle(), std::string(topic).c_str(), partition, &low,
-                                        &high) == RD_KAFKA_RESP_ERR_NO_ERROR &&
-         high >= 0;
-}
-
 const std::vector<TopicPartition>& KafkaInput::view(const PartitionList& partitions) {
   scratch_.clear();
   for (const auto& p : partitions.items()) scratch_.push_back({p.topic, p.partition, p.offset});
@@ -289,6 +283,34 @@ Error KafkaGroupOffsets::commit(std::string_view topic, int32_t partition, int64
   Error err = rd_kafka_commit(rk_, list.get(), 0);
   if (!err) err = list.items()[0].err;
   return err;
+}
+
+Error KafkaGroupOffsets::partition_offsets(std::string_view topic, std::vector<PartitionOffsets>& out,
+                                           int timeout_ms) noexcept {
+  out.clear();
+  int32_t count = 0;
+  if (Error err = partition_count(topic, count, timeout_ms)) return err;
+  const std::string name(topic);
+  PartitionList committed(count), earliest(count), latest(count);
+  for (int32_t p = 0; p < count; ++p) {
+    committed.add(name.c_str(), p);
+    // A ListOffsets "timestamp" of -2 asks for the log's start, -1 for its end.
+    earliest.add(name.c_str(), p).offset = RD_KAFKA_OFFSET_BEGINNING;
+    latest.add(name.c_str(), p).offset = RD_KAFKA_OFFSET_END;
+  }
+  if (Error err = rd_kafka_committed(rk_, committed.get(), timeout_ms)) return err;
+  if (Error err = rd_kafka_offsets_for_times(rk_, earliest.get(), timeout_ms)) return err;
+  if (Error err = rd_kafka_offsets_for_times(rk_, latest.get(), timeout_ms)) return err;
+  for (int32_t p = 0; p < count; ++p) {
+    const auto& c = committed.items()[static_cast<size_t>(p)];
+    const auto& lo = earliest.items()[static_cast<size_t>(p)];
+    const auto& hi = latest.items()[static_cast<size_t>(p)];
+    if (c.err) return c.err;
+    if (lo.err) return lo.err;
+    if (hi.err) return hi.err;
+    out.push_back({p, c.offset >= 0 ? c.offset : -1, lo.offset, hi.offset});
+  }
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 }  // namespace dlr::kafka

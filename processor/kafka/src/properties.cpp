@@ -50,6 +50,13 @@ Properties reader_properties(const ClientSettings& c) {
   return p;
 }
 
+Properties lag_properties(const ClientSettings& c) {
+  Properties p = consumer_properties(c);
+  p.emplace_back("enable.auto.commit", "false");
+  p.emplace_back("isolation.level", "read_uncommitted");
+  return p;
+}
+
 Properties producer_properties(const ClientSettings& c) {
   Properties p = {
       {"enable.idempotence", "true"},
@@ -69,14 +76,19 @@ Properties producer_properties(const ClientSettings& c) {
     p.emplace(p.begin(), "transaction.timeout.ms", "10000");
     // With the group's metadata on every offset commit (KIP-447), zombie fencing does not need
     // the id to follow the partitions: unique per process will do. A stable one (the tracker's,
-    // kept in its state folder) also ends at once a transaction its killed predecessor left open.
-    std::array<char, 256> host{};
-    gethostname(host.data(), host.size() - 1);
-    p.emplace_back("transactional.id",
-                   !c.transactional_id.empty()
-                       ? c.transactional_id
-                       : c.group_id + "-" + host.data() + "-" + std::to_string(getpid()) + "-" +
-                             std::to_string(std::chrono::steady_clock::now().time_since_epoch().count()));
+    // kept in its state folder, or the static member's) also ends at once a transaction its
+    // killed predecessor left open, instead of after transaction.timeout.ms.
+    const auto instance = c.consumer.find("group.instance.id");
+    std::string id = c.transactional_id;
+    if (id.empty() && instance != c.consumer.end() && !instance->second.empty())
+      id = c.group_id + "-" + instance->second;
+    if (id.empty()) {
+      std::array<char, 256> host{};
+      gethostname(host.data(), host.size() - 1);
+      id = c.group_id + "-" + host.data() + "-" + std::to_string(getpid()) + "-" +
+           std::to_string(std::chrono::steady_clock::now().time_since_epoch().count());
+    }
+    p.emplace_back("transactional.id", id);
   }
   return p;
 }

@@ -75,6 +75,7 @@ struct Config {
   /// visibility to read_committed consumers.
   int transaction_ms = 100;
   std::string metrics_address = "127.0.0.1:9464";     ///< Prometheus /metrics, /healthz, /readyz
+  int lag_interval_s = 5;                             ///< how often the group's lag is read
   int stats_interval_s = 30;                          ///< one-line stats log period; 0 disables
   int shutdown_timeout_s = 30;                        ///< bound on drain, flush and commit at SIGTERM
   std::string log_format = "plain";                   ///< plain or json

@@ -11,6 +11,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 namespace dlr::kafka {
 
@@ -68,9 +69,6 @@ class Input {
   virtual void resume_assignment() noexcept = 0;
   /// Moves the fetch position of assigned partitions (exactly-once rewinds).
   virtual Error seek(std::span<const TopicPartition> positions, int timeout_ms) noexcept = 0;
-  /// The partition's low and high watermarks as last fetched; false when unknown.
-  virtual bool watermarks(std::string_view topic, int32_t partition, int64_t& low,
-                          int64_t& high) noexcept = 0;
   /// Leaves the group, revoking everything through the listener. Idempotent.
   virtual void close() noexcept = 0;
 };
@@ -101,8 +99,17 @@ class PartitionReader {
   virtual void stop() noexcept = 0;
 };
 
+/// One partition as its group and its log see it.
+struct PartitionOffsets {
+  int32_t partition = 0;
+  int64_t committed = -1;  ///< the group's next offset, -1 when it has none
+  int64_t low = -1;        ///< the log's first offset
+  int64_t high = -1;       ///< the high watermark (read_uncommitted: every record, as Kafka's tools count)
+};
+
 /// A consumer group's committed offsets, read and written without joining the group: how far a
-/// tool that reads partitions itself (a replay) has got, so that it resumes after an interruption.
+/// tool that reads partitions itself (a replay) has got, so that it resumes after an interruption,
+/// and how far behind the group is on every partition, assigned to this instance or not.
 class GroupOffsets {
  public:
   virtual ~GroupOffsets() = default;
@@ -113,6 +120,10 @@ class GroupOffsets {
                           int timeout_ms) noexcept = 0;
   /// Commits the next offset, synchronously.
   virtual Error commit(std::string_view topic, int32_t partition, int64_t offset) noexcept = 0;
+  /// Every partition of the topic, in order: the group's committed offset and the watermarks,
+  /// each asked for the whole topic at once.
+  virtual Error partition_offsets(std::string_view topic, std::vector<PartitionOffsets>& out,
+                                  int timeout_ms) noexcept = 0;
 };
 
 /// A delivery report, success or failure.

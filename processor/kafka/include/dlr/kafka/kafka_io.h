@@ -29,7 +29,6 @@ class KafkaInput final : public Input, RebalanceHandler {
   void pause_assignment() noexcept override { consumer_->pause(consumer_->assignment()); }
   void resume_assignment() noexcept override { consumer_->resume(consumer_->assignment()); }
   Error seek(std::span<const TopicPartition> positions, int timeout_ms) noexcept override;
-  bool watermarks(std::string_view topic, int32_t partition, int64_t& low, int64_t& high) noexcept override;
   void close() noexcept override { consumer_->close(); }
 
  private:
@@ -86,6 +85,8 @@ class KafkaGroupOffsets final : public GroupOffsets {
   Error committed(std::string_view topic, int32_t partition, int64_t& offset,
                   int timeout_ms) noexcept override;
   Error commit(std::string_view topic, int32_t partition, int64_t offset) noexcept override;
+  Error partition_offsets(std::string_view topic, std::vector<PartitionOffsets>& out,
+                          int timeout_ms) noexcept override;
 
  private:
   explicit KafkaGroupOffsets(rd_kafka_t* rk) : rk_(rk) {}

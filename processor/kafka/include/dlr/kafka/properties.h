@@ -25,7 +25,13 @@ struct ClientSettings {
 /// For a PartitionReader: the user's consumer properties, no group membership, no commits; with
 /// exactly-once it reads committed records only.
 [[nodiscard]] Properties reader_properties(const ClientSettings& settings);
-/// With exactly-once, settings.transactional_id, or one unique to this process.
+/// For GroupOffsets reading the group's lag: the consumer's group and connection, never joining,
+/// never committing, counting every record (read_uncommitted) as Kafka's own tools do.
+[[nodiscard]] Properties lag_properties(const ClientSettings& settings);
+/// With exactly-once, the transactional.id: settings.transactional_id; else, with static
+/// membership (group.instance.id), the group's id and the instance's, so that a restarted instance
+/// fences its predecessor and ends at once the transaction it left open; else one unique to this
+/// process.
 [[nodiscard]] Properties producer_properties(const ClientSettings& settings);
 
 /// The value in force (the last one given), or "".
