@@ -155,6 +155,14 @@ void Metrics::render_gauges(std::string& out) {
   for (const auto& p : partitions)
     fmt::format_to(it, "dlr_partition_in_flight{{topic=\"{}\",partition=\"{}\"}} {}\n", label(p.topic),
                    p.partition, p.in_flight);
+  family(
+      out, "dlr_partition_committable_offset", "gauge",
+      "Per assigned input partition, the next offset to commit: every message before it has all its outputs "
+      "acknowledged (labels topic, partition; absent until the first).");
+  for (const auto& p : partitions)
+    if (p.committable >= 0)
+      fmt::format_to(it, "dlr_partition_committable_offset{{topic=\"{}\",partition=\"{}\"}} {}\n",
+                     label(p.topic), p.partition, p.committable);
 }
 
 }  // namespace dlr::app

@@ -251,7 +251,12 @@ def check_kubernetes(tools, binary):
     local = config_text.replace(config["catalog"]["codes"], str(ROOT / "catalog/codes.yaml")) \
                        .replace(config["catalog"]["policy"], str(ROOT / "catalog/policy.yaml"))
     (work / "config.yaml").write_text(local)
-    result = run([str(binary), "check-config", str(work / "config.yaml")], env=dict(os.environ, DLR_KAFKA_PASSWORD="from-secret"))
+    # Every variable the Deployment sets is set, each to a stand-in (the secret's and the pod's name).
+    pod_env = {e["name"]: e.get("value") or f"from-{e['name'].lower()}" for e in container["env"]}
+    check(set(re.findall(r"\$\{env:([A-Z_]+)", config_text)) <= set(pod_env),
+          "the ConfigMap refers to an environment variable the Deployment does not set")
+    result = run([str(binary), "check-config", str(work / "config.yaml")],
+                 env={**os.environ, **pod_env, "DLR_KAFKA_PASSWORD": "from-secret"})
     check(result.returncode == 0, f"the ConfigMap's config fails check-config:\n{result.stderr}")
     check("from-secret" not in result.stdout + result.stderr and 'sasl.password: "***"' in result.stdout,
           "check-config shows the ConfigMap's password")

@@ -25,7 +25,55 @@ import dlrgen  # noqa: E402
 import stage as kafka  # noqa: E402
 
 CHANNELS = ["sms", "whatsapp", "email", "voice"]
-FAST_REJOIN = {"session.timeout.ms": "6000", "auto.commit.interval.ms": "500"}
+# The shipped group settings (session.timeout.ms 6 s, heartbeats every second); commits every
+# half second keep the duplicates of a kill few. A restarted instance keeps its static id, as a
+# container restarted in its pod does.
+FAST_COMMIT = {"auto.commit.interval.ms": "500"}
+STATIC = {**FAST_COMMIT, "group.instance.id": "faults-member"}
+RECOVERY_LIMIT_S = 10
+
+
+def committable(stages):
+    """{(topic, partition): offset} the live stages serve in dlr_partition_committable_offset."""
+    out = {}
+    for st in stages:
+        if st.proc.poll() is not None:
+            continue
+        try:
+            metrics = st.metrics()
+        except Exception:
+            continue  # not serving yet
+        for key, value in metrics.items():
+            if key.startswith("dlr_partition_committable_offset{"):
+                topic = key.split('topic="', 1)[1].split('"', 1)[0]
+                partition = int(key.split('partition="', 1)[1].split('"', 1)[0])
+                out[(topic, partition)] = max(out.get((topic, partition), -1), int(value))
+    return out
+
+
+def recovery(killed_at, stages, topics, limit=30):
+    """Seconds from a SIGKILL until every input partition with messages left to process has moved
+    past the group's committed offset on a live instance: processing resumed everywhere."""
+    inputs = list(topics.inputs.values())
+    base = kafka.committed(topics.group, inputs)
+    ends = {tp: hi for tp, (lo, hi) in watermarks(inputs).items()}
+    waiting = {tp for tp, hi in ends.items() if hi > base.get(tp, 0)}
+    while waiting and time.time() < killed_at + limit:
+        served = committable(stages)
+        waiting = {tp for tp in waiting if served.get(tp, -1) <= base.get(tp, -1)}
+        if waiting:
+            time.sleep(0.1)
+    took = time.time() - killed_at
+    if waiting:
+        kafka.fail(f"processing did not resume on {sorted(waiting)[:3]} within {limit}s of the SIGKILL")
+    return took
+
+
+def report_recovery(name, seconds):
+    print(f"faults: {name} recovery_s={','.join(f'{s:.1f}' for s in seconds)} max={max(seconds):.1f} "
+          f"(SIGKILL to processing resumed on every partition; limit {RECOVERY_LIMIT_S} s)", flush=True)
+    if max(seconds) > RECOVERY_LIMIT_S:
+        kafka.fail(f"{name}: recovery after a SIGKILL took {max(seconds):.1f} s, more than {RECOVERY_LIMIT_S} s")
 
 
 def keys_of(topic, brokers=None):
@@ -66,17 +114,23 @@ def scenario_kill9(binary, soak, exactly_once=False):
     topics = kafka.Topics(CHANNELS)
     feeder = threading.Thread(target=kafka.produce, args=(topics.inputs, [(m["channel"], m["key"], m["value"], None) for m in msgs]))
     feeder.start()
+    recoveries = []
+    st = kafka.Stage(binary, topics, consumer_props=STATIC, name="run0", extra=extra)
+    st.wait_ready()  # partitions assigned: the kill lands while it works
     for kill in range(5):
-        st = kafka.Stage(binary, topics, consumer_props=FAST_REJOIN, name=f"run{kill}", extra=extra)
-        st.wait_ready()  # partitions assigned: the kill lands while it works
         time.sleep(rnd.uniform(0.5, 3.0))
         consumed = int(st.metrics().get("dlr_input_messages_total", 0))
-        print(f"kill {kill + 1}: SIGKILL after {consumed} messages", flush=True)
         st.proc.send_signal(signal.SIGKILL)
+        killed_at = time.time()
         st.proc.wait(10)
         st.log.close()
+        # Restarted at once under the same static id, as a container in its pod.
+        st = kafka.Stage(binary, topics, consumer_props=STATIC, name=f"run{kill + 1}", extra=extra)
+        recoveries.append(recovery(killed_at, [st], topics))
+        print(f"kill {kill + 1}: SIGKILL after {consumed} messages; processing resumed {recoveries[-1]:.1f} s later",
+              flush=True)
     feeder.join()
-    last = kafka.Stage(binary, topics, consumer_props=FAST_REJOIN, name="last", extra=extra)
+    last = st
     wait_all_committed(topics, timeout=600)
     code, _ = last.stop()
     if code != 0:
@@ -84,6 +138,7 @@ def scenario_kill9(binary, soak, exactly_once=False):
     duplicates = verdict(name, msgs, topics)
     if exactly_once and duplicates:
         kafka.fail(f"{duplicates} duplicates under exactly_once")
+    report_recovery(name, recoveries)
 
 
 def watermarks(topics):
@@ -118,7 +173,7 @@ def scenario_members(binary, soak):
     """Three instances in one group; one killed and another started mid-stream."""
     msgs = list(dlrgen.generate(901, 600_000 if soak else 200_000, 0.002))
     topics = kafka.Topics(CHANNELS)
-    members = [kafka.Stage(binary, topics, consumer_props=FAST_REJOIN, name=f"m{i}") for i in range(3)]
+    members = [kafka.Stage(binary, topics, consumer_props=FAST_COMMIT, name=f"m{i}") for i in range(3)]
     for m in members:
         m.wait_ready()
     feeder = threading.Thread(target=kafka.produce, args=(topics.inputs, [(m["channel"], m["key"], m["value"], None) for m in msgs]),
@@ -126,9 +181,11 @@ def scenario_members(binary, soak):
     feeder.start()
     time.sleep(3)
     members[0].proc.send_signal(signal.SIGKILL)
+    killed_at = time.time()
     members[0].proc.wait(10)
-    time.sleep(1)
-    members.append(kafka.Stage(binary, topics, consumer_props=FAST_REJOIN, name="m3"))
+    # Not restarted: the two others notice it gone (session.timeout.ms) and take its partitions.
+    took = recovery(killed_at, members[1:], topics)
+    members.append(kafka.Stage(binary, topics, consumer_props=FAST_COMMIT, name="m3"))
     feeder.join()
     alive = members[1:]
     wait_all_committed(topics)
@@ -137,6 +194,7 @@ def scenario_members(binary, soak):
         if code != 0:
             kafka.fail(f"exit {code}:\n{m.text()}")
     verdict("members", msgs, topics)
+    report_recovery("members", [took])
 
 
 def scenario_broker_restart(binary, soak):

@@ -12,6 +12,10 @@ namespace dlr::kafka {
 Properties consumer_properties(const ClientSettings& c) {
   Properties p = {
       {"partition.assignment.strategy", "cooperative-sticky"},
+      // A member that dies is noticed within 6 s (the broker's least by default) and its
+      // partitions move on, instead of 45 s (librdkafka's default); a heartbeat every second.
+      {"session.timeout.ms", "6000"},
+      {"heartbeat.interval.ms", "1000"},
       {"auto.offset.reset", "earliest"},  // a new group starts from the beginning: nothing skipped
       {"enable.auto.commit", "true"},     // commits what store_offsets() stored, every interval
       {"auto.commit.interval.ms", "5000"},
