@@ -13,13 +13,13 @@ void Backpressure::hold(int queued, size_t owed) noexcept {
     spdlog::debug("backpressure: holding back ({} records queued, {} to produce again)", queued, owed);
     return;
   }
-  if (!paused_ && now - held_since_ >= kPauseAfter) {
+  if (!paused_ && now - held_since_ >= pause_after_) {
     paused_ = true;
     input_.pause_assignment();
     spdlog::warn(
         "backpressure: outputs not written for {}s ({} records queued, {} to produce again); partitions "
         "paused until they are",
-        kPauseAfter.count(), queued, owed);
+        std::chrono::duration_cast<std::chrono::seconds>(pause_after_).count(), queued, owed);
   }
 }
 
@@ -32,6 +32,13 @@ void Backpressure::release() noexcept {
     input_.resume_assignment();
     spdlog::info("backpressure: partitions resumed");
   }
+}
+
+void Backpressure::assigned(std::span<const kafka::TopicPartition> partitions) noexcept {
+  if (paused_)
+    input_.pause(partitions);
+  else
+    input_.resume(partitions);
 }
 
 }  // namespace dlr::app

@@ -5,6 +5,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <span>
 
 #include "dlr/kafka/io.h"
 
@@ -12,9 +13,10 @@ namespace dlr::app {
 
 class Backpressure {
  public:
-  static constexpr std::chrono::seconds kPauseAfter{10};
+  static constexpr std::chrono::milliseconds kPauseAfter{10000};
 
-  Backpressure(kafka::Input& input, std::atomic<bool>& held_gauge) : input_(input), gauge_(held_gauge) {}
+  Backpressure(kafka::Input& input, std::atomic<bool>& held_gauge, std::chrono::milliseconds pause_after)
+      : input_(input), gauge_(held_gauge), pause_after_(pause_after) {}
 
   /// The producer is behind (`queued` records in its queue, `owed` to produce again).
   void hold(int queued, size_t owed) noexcept;
@@ -23,10 +25,14 @@ class Backpressure {
   /// Paused: only events (rebalances, errors) come from the input meanwhile.
   [[nodiscard]] bool paused() const noexcept { return paused_; }
   [[nodiscard]] bool held() const noexcept { return held_; }
+  /// Newly assigned partitions take the current state: paused or not. Partitions paused and then
+  /// revoked come back still paused otherwise, and would never be read again.
+  void assigned(std::span<const kafka::TopicPartition> partitions) noexcept;
 
  private:
   kafka::Input& input_;
   std::atomic<bool>& gauge_;
+  std::chrono::milliseconds pause_after_;
   bool held_ = false;
   bool paused_ = false;
   std::chrono::steady_clock::time_point held_since_{};

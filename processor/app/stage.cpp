@@ -35,7 +35,7 @@ Stage::Stage(config::Config config, std::shared_ptr<const catalog::Catalog> cata
       processor_(std::move(catalog), core::ProcessorOptions{config_.max_document_bytes, 64, true}),
       fanout_(config_.group_id, config_.outputs.source_headers),
       offsets_(input_topics(config_)),
-      backpressure_(io_.input, metrics_.paused),
+      backpressure_(io_.input, metrics_.paused, io_.pause_after),
       txn_(config_.exactly_once ? io_.transactions : nullptr, io_.input, offsets_,
            metrics_.transactions_committed, metrics_.transactions_aborted,
            std::chrono::milliseconds(config_.transaction_ms)) {

@@ -39,6 +39,8 @@ struct StageIo {
   /// Producer queue length from which the stage holds back (room for one more batch).
   int hold_above = 37500;
   std::string scram_hint;  ///< added to an authentication failure, when there is one to add
+  /// How long the stage holds back before it pauses its partitions.
+  std::chrono::milliseconds pause_after = Backpressure::kPauseAfter;
 };
 
 class Stage final : kafka::DeliveryListener, kafka::AssignmentListener {

@@ -14,7 +14,7 @@ void Stage::on_assigned(std::span<const kafka::TopicPartition> partitions) noexc
     const int input = offsets_.input_of(p.topic);
     if (input >= 0) offsets_.assign(offsets_.slot_of(input, p.partition));
   }
-  if (backpressure_.paused()) io_.input.pause(partitions);
+  backpressure_.assigned(partitions);
   refresh_gauges();
   spdlog::info("assigned {} partition(s); {} in all", partitions.size(), metrics_.assigned_partitions.load());
 }

@@ -22,7 +22,7 @@ Tracker::Tracker(config::Config config, std::shared_ptr<const catalog::Catalog> 
       offsets_({config_.tracking_input()}),
       txn_(io_.transactions, io_.input, offsets_, metrics_.transactions_committed,
            metrics_.transactions_aborted, std::chrono::milliseconds(config_.transaction_ms)),
-      backpressure_(io_.input, metrics_.paused) {
+      backpressure_(io_.input, metrics_.paused, io_.pause_after) {
   state_topic_ = io_.output.topic(config_.tracking.output);
   changelog_topic_ = io_.output.topic(config_.tracking.changelog);
   dead_letter_topic_ = io_.output.topic(config_.outputs.dead_letter);

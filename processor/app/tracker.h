@@ -37,6 +37,7 @@ struct TrackerIo {
   kafka::PartitionReader& restore;              ///< the changelog, read outside the group
   int hold_above = 37500;                       ///< producer queue length from which the tracker holds back
   kafka::Transactions* transactions = nullptr;  ///< set: exactly-once
+  std::chrono::milliseconds pause_after = Backpressure::kPauseAfter;  ///< holding back before pausing
 };
 
 class Tracker final : kafka::DeliveryListener, kafka::AssignmentListener {

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include <filesystem>
+#include <thread>
 #include <unordered_map>
 
 #include "dlr/kafka/client.h"
@@ -18,6 +19,7 @@ namespace {
 constexpr size_t kRestoreBatch = 20000;  // distinct keys per store write
 constexpr int kRestoreStallPolls = 120;  // of 500 ms: a minute without a record before giving up
 constexpr int kRestoreNoticePolls = 4;   // two seconds without one: said why in the log
+constexpr auto kTransientFor = std::chrono::seconds(60);  // a failover takes seconds, not a minute
 }  // namespace
 
 void Tracker::on_assigned(std::span<const kafka::TopicPartition> partitions) noexcept {
@@ -31,7 +33,7 @@ void Tracker::on_assigned(std::span<const kafka::TopicPartition> partitions) noe
     if (fatal_.empty()) restore(slot, tp.partition);
     metrics_.restoring_partitions.fetch_sub(1);
   }
-  if (backpressure_.paused()) io_.input.pause(partitions);
+  backpressure_.assigned(partitions);
   refresh_gauges();
   spdlog::info("assigned {} partition(s); {} in all", partitions.size(), metrics_.assigned_partitions.load());
 }
@@ -44,10 +46,23 @@ bool Tracker::open_store(Partition& p, int32_t partition, int64_t& end) noexcept
   std::filesystem::create_directories(dir, ec);
   std::string error;
   p.store = tracking::PartitionStore::open(dir.string(), memory_, error);
-  if (const kafka::Error err = io_.restore.end_offset(changelog, partition, end, 10000); err) {
+  // A leader moving or a broker restarting answers for a few seconds; a missing or misconfigured
+  // topic does not get better, and is said at once.
+  const auto give_up = Clock::now() + kTransientFor;
+  kafka::Error err = io_.restore.end_offset(changelog, partition, end, 10000);
+  for (bool said = false; err && kafka::transient(err) && Clock::now() < give_up; said = true) {
+    if (!said)
+      spdlog::warn("changelog {} partition {}: {}; asking again until the cluster answers", changelog,
+                   partition, kafka::describe(err));
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
+    err = io_.restore.end_offset(changelog, partition, end, 10000);
+  }
+  if (err) {
     fatal_ = "changelog " + changelog + " partition " + std::to_string(partition) + ": " +
-             kafka::describe(err) + " (create it compacted, with as many partitions as " +
-             config_.tracking_input() + ")";
+             kafka::describe(err) +
+             (kafka::transient(err)
+                  ? " for a minute"
+                  : " (create it compacted, with as many partitions as " + config_.tracking_input() + ")");
     return false;
   }
   if (p.store && p.store->checkpoint() >= end) {

@@ -42,16 +42,25 @@ bool Transaction::commit(std::string& fatal) noexcept {
   std::vector<kafka::TopicPartition> offsets;
   for (const auto& s : offsets_.slots())
     if (s->txn_first >= 0) offsets.push_back({s->topic, s->partition, s->next_offset});
-  kafka::TxnStatus status = transactions_->send_offsets(offsets, 30000);
-  for (int attempt = 0; status.ok || status.retriable; ++attempt) {
-    if (status.ok) status = transactions_->commit(60000);
-    if (status.ok) {
-      for (const auto& s : offsets_.slots()) s->txn_first = -1;
-      open_ = false;
-      committed_.fetch_add(1, std::memory_order_relaxed);
-      return true;
+  // A retriable error (a timeout while the coordinator moves to another broker) leaves the call
+  // going on in the background: the same call again resumes it. Aborting instead could race the
+  // commit the coordinator is already completing.
+  kafka::TxnStatus status;
+  for (int attempt = 0; attempt < kRetries; ++attempt) {
+    status = transactions_->send_offsets(offsets, 30000);
+    if (!status.retriable) break;
+  }
+  if (status.ok) {
+    for (int attempt = 0; attempt < kRetries; ++attempt) {
+      status = transactions_->commit(-1);  // the transaction's remaining time, as librdkafka advises
+      if (!status.retriable) break;
     }
-    if (!status.retriable || attempt >= 5) break;
+  }
+  if (status.ok) {
+    for (const auto& s : offsets_.slots()) s->txn_first = -1;
+    open_ = false;
+    committed_.fetch_add(1, std::memory_order_relaxed);
+    return true;
   }
   if (status.fatal) {
     fatal = "commit transaction: " + status.message;

@@ -29,6 +29,7 @@ kafka::Error produce_in_transaction(kafka::Output& output, const std::string& fa
 class Transaction {
  public:
   static constexpr std::chrono::milliseconds kDefaultPeriod{100};  ///< config::Config::transaction_ms's
+  static constexpr int kRetries = 6;  ///< calls of send_offsets or commit while they answer "retriable"
 
   /// `transactions` null: at-least-once, and every call below does nothing.
   Transaction(kafka::Transactions* transactions, kafka::Input& input, kafka::OffsetTracker& offsets,

@@ -21,8 +21,8 @@ void FakeInput::deliver_events() {
 const kafka::InputRecord* FakeInput::poll(int) noexcept {
   ++polls_;
   deliver_events();
-  if (paused_) return nullptr;
   for (const auto& p : assigned_) {
+    if (paused_.count(p)) continue;
     auto& log = log_[p];
     int64_t& at = position_[p];
     if (at < 0 || at >= static_cast<int64_t>(log.size())) continue;

@@ -7,6 +7,7 @@
 #include <deque>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -51,7 +52,8 @@ class FakeInput final : public kafka::Input {
     if (!committed_.count(p)) return std::nullopt;
     return committed_.at(p);
   }
-  [[nodiscard]] bool paused() const noexcept { return paused_; }
+  /// Paused partitions stay paused through a revoke and a new assignment, as in librdkafka.
+  [[nodiscard]] bool paused(const Partition& p) const { return paused_.count(p) > 0; }
   [[nodiscard]] int polls() const noexcept { return polls_; }
   [[nodiscard]] int consumed() const noexcept { return consumed_; }
 
@@ -68,9 +70,16 @@ class FakeInput final : public kafka::Input {
       if (std::find(assigned_.begin(), assigned_.end(), p) != assigned_.end()) committed_[p] = offset;
     return RD_KAFKA_RESP_ERR_NO_ERROR;
   }
-  void pause(std::span<const kafka::TopicPartition>) noexcept override { paused_ = true; }
-  void pause_assignment() noexcept override { paused_ = true; }
-  void resume_assignment() noexcept override { paused_ = false; }
+  void pause(std::span<const kafka::TopicPartition> partitions) noexcept override {
+    for (const auto& p : partitions) paused_.insert({std::string(p.topic), p.partition});
+  }
+  void resume(std::span<const kafka::TopicPartition> partitions) noexcept override {
+    for (const auto& p : partitions) paused_.erase({std::string(p.topic), p.partition});
+  }
+  void pause_assignment() noexcept override { paused_.insert(assigned_.begin(), assigned_.end()); }
+  void resume_assignment() noexcept override {
+    for (const auto& p : assigned_) paused_.erase(p);
+  }
   Error seek(std::span<const kafka::TopicPartition> positions, int) noexcept override {
     for (const auto& p : positions) position_[{std::string(p.topic), p.partition}] = p.offset;
     ++seeks_;
@@ -97,7 +106,7 @@ class FakeInput final : public kafka::Input {
   kafka::AssignmentListener* listener_ = nullptr;
   kafka::InputRecord current_;
   const FakeRecord* current_record_ = nullptr;
-  bool paused_ = false;
+  std::set<Partition> paused_;
   int polls_ = 0, consumed_ = 0, seeks_ = 0;
 };
 
@@ -183,8 +192,17 @@ class FakePartitionReader final : public kafka::PartitionReader {
   [[nodiscard]] int starts() const noexcept { return starts_; }
   /// The low watermark: offsets before it are gone (retention).
   int64_t first_offset = 0;
+  /// The next end_offset() calls answer these errors, one each, before the true end.
+  std::deque<Error> end_offset_errors;
+  int end_offset_calls = 0;
 
   Error end_offset(std::string_view, int32_t partition, int64_t& end, int) noexcept override {
+    ++end_offset_calls;
+    if (!end_offset_errors.empty()) {
+      const Error err = end_offset_errors.front();
+      end_offset_errors.pop_front();
+      return err;
+    }
     end = static_cast<int64_t>(log_[partition].size());
     return RD_KAFKA_RESP_ERR_NO_ERROR;
   }
@@ -274,23 +292,38 @@ class FakeGroupOffsets final : public kafka::GroupOffsets {
 class FakeTransactions final : public kafka::Transactions {
  public:
   int begun = 0, committed = 0, aborted = 0;
+  int send_calls = 0, commit_calls = 0;
   std::vector<std::pair<std::string, int64_t>> offsets_sent;
+  /// Answers of the next send_offsets and commit calls before they succeed (e.g. retriable).
+  std::deque<kafka::TxnStatus> send_answers, commit_answers;
   kafka::TxnStatus init(int) noexcept override { return {}; }
   kafka::TxnStatus begin() noexcept override {
     ++begun;
     return {};
   }
   kafka::TxnStatus send_offsets(std::span<const kafka::TopicPartition> offsets, int) noexcept override {
+    ++send_calls;
+    if (!send_answers.empty()) return next(send_answers);
     for (const auto& o : offsets) offsets_sent.emplace_back(std::string(o.topic), o.offset);
     return {};
   }
   kafka::TxnStatus commit(int) noexcept override {
+    ++commit_calls;
+    if (!commit_answers.empty()) return next(commit_answers);
     ++committed;
     return {};
   }
+  static kafka::TxnStatus retriable() { return {false, true, false, false, "timed out (_TIMED_OUT)"}; }
   kafka::TxnStatus abort(int) noexcept override {
     ++aborted;
     return {};
+  }
+
+ private:
+  static kafka::TxnStatus next(std::deque<kafka::TxnStatus>& answers) {
+    kafka::TxnStatus s = std::move(answers.front());
+    answers.pop_front();
+    return s;
   }
 };
 

@@ -45,7 +45,8 @@ std::string expired(int n) {
 }
 
 struct Loop {
-  explicit Loop(bool exactly_once = false, bool source_headers = false, int transaction_ms = 100) {
+  explicit Loop(bool exactly_once = false, bool source_headers = false, int transaction_ms = 100,
+                std::chrono::milliseconds pause_after = app::Backpressure::kPauseAfter) {
     spdlog::set_level(spdlog::level::off);
     cfg.inputs.push_back({"in", "sms"});
     cfg.exactly_once = exactly_once;
@@ -54,7 +55,7 @@ struct Loop {
     cfg.shutdown_timeout_s = 1;
     cfg.stats_interval_s = 0;
     stage = std::make_unique<app::Stage>(cfg, shipped(), metrics,
-                                         app::StageIo{input, output, &transactions, 100, {}});
+                                         app::StageIo{input, output, &transactions, 100, {}, pause_after});
     input.assign({kP0});
   }
   void turns(int n = 1) {
@@ -140,6 +141,48 @@ TEST(RunLoop, FullQueueHoldsConsumptionAndResumes) {
   EXPECT_EQ(loop.stored(), 10);
 }
 
+// Ten messages on a queue with room for one and a half, held past pause_after (20 ms).
+void hold_until_paused(Loop& loop) {
+  for (int i = 0; i < 10; ++i) loop.input.append("in", 0, delivered(i));
+  loop.output.capacity = 3;
+  loop.turns(2);  // full: holding back from the second turn
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  loop.turns();
+}
+
+TEST(RunLoop, PartitionsLostWhilePausedAreReadAgainWhenAssignedAfterTheRelease) {
+  // The broker gone long enough to pause, and the group session with it: librdkafka keeps a lost
+  // partition's pause, so without resuming it on its next assignment it would never be read.
+  Loop loop(false, false, 100, std::chrono::milliseconds(20));
+  hold_until_paused(loop);
+  ASSERT_TRUE(loop.input.paused(kP0)) << "held past pause_after without pausing";
+  loop.input.revoke({kP0}, true);
+  loop.turns();
+  loop.output.capacity = 1000;
+  loop.output.auto_acknowledge = true;
+  loop.turns(3);  // released with nothing assigned
+  loop.input.assign({kP0});
+  loop.turns(30);
+  EXPECT_FALSE(loop.input.paused(kP0)) << "the partition came back paused";
+  EXPECT_EQ(loop.stored(), 10) << "the partition was not read to its end after the assignment";
+}
+
+TEST(RunLoop, PartitionsAssignedWhilePausedStayPausedUntilTheRelease) {
+  Loop loop(false, false, 100, std::chrono::milliseconds(20));
+  hold_until_paused(loop);
+  const FakeInput::Partition p1{"in", 1};
+  loop.input.append("in", 1, delivered(100));
+  loop.input.assign({p1});
+  loop.turns();
+  EXPECT_TRUE(loop.input.paused(p1)) << "a partition assigned during the pause was read";
+  loop.output.capacity = 1000;
+  loop.output.auto_acknowledge = true;
+  loop.turns(30);
+  EXPECT_FALSE(loop.input.paused(p1));
+  EXPECT_EQ(loop.input.stored(p1), 1);
+  EXPECT_EQ(loop.stored(), 10);
+}
+
 TEST(RunLoop, RevokeWaitsBoundedForOwedOutputsThenIgnoresLateAcknowledgements) {
   Loop loop;
   loop.input.append("in", 0, delivered(1));
@@ -200,6 +243,25 @@ TEST(RunLoop, ExactlyOnceCommitsOutputsWithTheNextOffsets) {
   ASSERT_EQ(loop.transactions.offsets_sent.size(), 1u);
   EXPECT_EQ(loop.transactions.offsets_sent[0], (std::pair<std::string, int64_t>{"in", 1}));
   EXPECT_EQ(loop.stored(), std::nullopt) << "exactly-once stores no offsets outside transactions";
+}
+
+// A retriable answer (a coordinator moving to another broker) is asked again, not aborted: the
+// call goes on in the background, and an abort could race a commit the coordinator completes.
+TEST(RunLoop, ExactlyOnceRetriesRetriableSendOffsetsAndCommitInsteadOfAborting) {
+  Loop loop(true);
+  loop.input.append("in", 0, delivered(1));
+  loop.output.auto_acknowledge = true;
+  loop.transactions.send_answers = {fakes::FakeTransactions::retriable()};
+  loop.transactions.commit_answers = {fakes::FakeTransactions::retriable(),
+                                      fakes::FakeTransactions::retriable()};
+  loop.turns();
+  std::this_thread::sleep_for(std::chrono::milliseconds(110));  // the transaction period
+  loop.turns();
+  EXPECT_EQ(loop.transactions.aborted, 0);
+  EXPECT_EQ(loop.transactions.committed, 1);
+  EXPECT_EQ(loop.transactions.send_calls, 2);
+  EXPECT_EQ(loop.transactions.commit_calls, 3);
+  EXPECT_EQ(loop.input.seeks(), 0) << "rewound a transaction that committed";
 }
 
 // processing.transaction_ms: a transaction commits once it has been open that long, not before.

@@ -9,6 +9,7 @@
 
 #include <filesystem>
 #include <optional>
+#include <thread>
 
 #include "dlr/catalog/loader.h"
 #include "dlr/kafka/properties.h"
@@ -47,7 +48,8 @@ std::string to_handset(const std::string& id, int64_t t) {
 }
 
 struct Tracking {
-  explicit Tracking(std::filesystem::path dir = fresh_dir(), bool exactly_once = false)
+  explicit Tracking(std::filesystem::path dir = fresh_dir(), bool exactly_once = false,
+                    std::chrono::milliseconds pause_after = app::Backpressure::kPauseAfter)
       : state_dir(std::move(dir)) {
     spdlog::set_level(spdlog::level::off);
     cfg.tracking.state_dir = state_dir.string();
@@ -55,6 +57,7 @@ struct Tracking {
     cfg.exactly_once = exactly_once;
     app::TrackerIo io{input, output, changelog, 100};
     if (exactly_once) io.transactions = &transactions;
+    io.pause_after = pause_after;
     tracker = std::make_unique<app::Tracker>(cfg, shipped(), metrics, io);
     input.assign({kP0});
   }
@@ -272,6 +275,50 @@ TEST(TrackerLoop, AFullProducerQueueHoldsConsumptionUntilItDrains) {
   t.turns(10);
   EXPECT_EQ(t.input.consumed(), 200);
   EXPECT_FALSE(t.metrics.paused.load());
+}
+
+TEST(TrackerLoop, AChangelogLeaderMovingDuringTheRestoreIsWaitedFor) {
+  Tracking t;
+  t.changelog.end_offset_errors = {RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, RD_KAFKA_RESP_ERR__TRANSPORT};
+  t.output.auto_acknowledge = true;
+  t.input.append("dlr.analytics", 0, to_operator("m1", 10), "m1");
+  t.turns(3);
+  EXPECT_EQ(t.tracker->fatal(), "") << "a leader change stopped the tracker";
+  EXPECT_EQ(t.changelog.end_offset_calls, 3);
+  EXPECT_EQ(t.on(t.cfg.tracking.output).size(), 1u) << "the partition was not processed after the restore";
+}
+
+TEST(TrackerLoop, AMissingChangelogStopsTheTrackerAtOnceSayingHowToCreateIt) {
+  Tracking t;
+  t.changelog.end_offset_errors = {RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART};
+  t.input.append("dlr.analytics", 0, to_operator("m1", 10), "m1");
+  t.turns();
+  EXPECT_NE(t.tracker->fatal().find("create it compacted"), std::string::npos) << t.tracker->fatal();
+  EXPECT_EQ(t.changelog.end_offset_calls, 1);
+}
+
+TEST(TrackerLoop, APartitionLostWhilePausedIsReadAgainWhenAssignedAfterTheRelease) {
+  // librdkafka keeps a lost partition's pause into its next assignment.
+  Tracking t(Tracking::fresh_dir(), false, std::chrono::milliseconds(20));
+  for (int i = 0; i < 200; ++i) {
+    std::string id = "m";
+    id += std::to_string(i);
+    t.input.append("dlr.analytics", 0, to_operator(id, 10), id);
+  }
+  t.turns(3);
+  std::this_thread::sleep_for(std::chrono::milliseconds(30));
+  t.turns();
+  ASSERT_TRUE(t.input.paused(kP0)) << "held past pause_after without pausing";
+  t.input.revoke({kP0}, true);
+  t.turns();
+  t.output.auto_acknowledge = true;
+  t.turns(3);  // released with nothing assigned
+  t.input.assign({kP0});
+  t.turns(20);
+  std::this_thread::sleep_for(std::chrono::milliseconds(60));  // offsets are stored periodically
+  t.turns();
+  EXPECT_FALSE(t.input.paused(kP0)) << "the partition came back paused";
+  EXPECT_EQ(t.input.stored(kP0), 200) << "the partition was not read to its end after the assignment";
 }
 
 constexpr auto kTransactionPeriod = app::Transaction::kDefaultPeriod + std::chrono::milliseconds(10);

@@ -222,7 +222,7 @@ void read_tracking(Reader& r, const YAML::Node& node, Config& c) {
 void read_operations(Reader& r, const YAML::Node& root, Config& c, const std::string& base_dir) {
   if (const auto processing = root["processing"]; processing && r.map(processing, "processing")) {
     r.only(processing, {"max_document_bytes", "guarantee", "transaction_ms"}, "processing");
-    // Well inside the producer's transaction.timeout.ms (10 s), or the broker aborts it first.
+    // Well inside the producer's transaction.timeout.ms (30 s), or the broker aborts it first.
     r.number(processing["transaction_ms"], "processing.transaction_ms", c.transaction_ms, 10, 5000);
     r.number(processing["max_document_bytes"], "processing.max_document_bytes", c.max_document_bytes, 64,
              64LL << 20);

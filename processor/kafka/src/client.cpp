@@ -81,6 +81,26 @@ std::string describe(rd_kafka_resp_err_t err) {
   return std::string(rd_kafka_err2str(err)) + " (" + rd_kafka_err2name(err) + ")";
 }
 
+bool transient(rd_kafka_resp_err_t err) noexcept {
+  switch (err) {
+    case RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION:
+    case RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_REPLICA_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_BROKER_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT:
+    case RD_KAFKA_RESP_ERR_FENCED_LEADER_EPOCH:
+    case RD_KAFKA_RESP_ERR_UNKNOWN_LEADER_EPOCH:
+    case RD_KAFKA_RESP_ERR_OFFSET_NOT_AVAILABLE:
+    case RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS:
+    case RD_KAFKA_RESP_ERR__TIMED_OUT:
+    case RD_KAFKA_RESP_ERR__TRANSPORT:
+    case RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN:
+      return true;
+    default:
+      return false;
+  }
+}
+
 ConfPtr make_conf(const Properties& properties, std::string& error) {
   ConfPtr conf(rd_kafka_conf_new());
   std::array<char, 512> message{};

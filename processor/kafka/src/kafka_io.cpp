@@ -45,6 +45,21 @@ std::optional<std::string_view> header_of(const rd_kafka_message_t* message, std
   return std::string_view(static_cast<const char*>(value), size);
 }
 
+// librdkafka answers a watermark query from the leader it has cached: after a leader change it
+// asks the old one (NOT_LEADER_FOR_PARTITION) until its next periodic metadata refresh, minutes
+// away. So on such an answer the topic's metadata is fetched now and the question asked again.
+Error query_watermarks(rd_kafka_t* rk, const std::string& topic, int32_t partition, int64_t& low,
+                       int64_t& high, int timeout_ms) noexcept {
+  Error err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high, timeout_ms);
+  if (!err || !transient(err)) return err;
+  if (rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk, topic.c_str(), nullptr)) {
+    const rd_kafka_metadata_t* metadata = nullptr;
+    if (!rd_kafka_metadata(rk, 0, rkt, &metadata, timeout_ms)) rd_kafka_metadata_destroy(metadata);
+    rd_kafka_topic_destroy(rkt);
+  }
+  return rd_kafka_query_watermark_offsets(rk, topic.c_str(), partition, &low, &high, timeout_ms);
+}
+
 }  // namespace
 
 std::unique_ptr<KafkaInput> KafkaInput::create(const Properties& properties, std::string& error) {
@@ -80,6 +95,10 @@ Error KafkaInput::store_offsets(std::span<const TopicPartition> offsets) noexcep
 
 void KafkaInput::pause(std::span<const TopicPartition> partitions) noexcept {
   consumer_->pause(to_list(partitions));
+}
+
+void KafkaInput::resume(std::span<const TopicPartition> partitions) noexcept {
+  consumer_->resume(to_list(partitions));
 }
 
 Error KafkaInput::seek(std::span<const TopicPartition> positions, int timeout_ms) noexcept {
@@ -189,17 +208,16 @@ Error KafkaPartitionReader::end_offset(std::string_view topic, int32_t partition
     // The reading handle asks once too: it connects and learns the leaders now, not at the first
     // fetch of a restore (which would count that second or so as restoring).
     int64_t stable = 0;
-    connected_ = !rd_kafka_query_watermark_offsets(rk_, name.c_str(), partition, &low, &stable, timeout_ms);
+    connected_ = !query_watermarks(rk_, name, partition, low, stable, timeout_ms);
   }
-  return rd_kafka_query_watermark_offsets(watermarks_ ? watermarks_ : rk_, name.c_str(), partition, &low,
-                                          &end, timeout_ms);
+  return query_watermarks(watermarks_ ? watermarks_ : rk_, name, partition, low, end, timeout_ms);
 }
 
 Error KafkaPartitionReader::start_offset(std::string_view topic, int32_t partition, int64_t& start,
                                          int timeout_ms) noexcept {
   int64_t high = 0;
-  return rd_kafka_query_watermark_offsets(watermarks_ ? watermarks_ : rk_, std::string(topic).c_str(),
-                                          partition, &start, &high, timeout_ms);
+  return query_watermarks(watermarks_ ? watermarks_ : rk_, std::string(topic), partition, start, high,
+                          timeout_ms);
 }
 
 Error KafkaPartitionReader::start(std::string_view topic, int32_t partition, int64_t offset) noexcept {

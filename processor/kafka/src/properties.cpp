@@ -75,9 +75,11 @@ Properties producer_properties(const ClientSettings& c) {
   for (const auto& kv : c.producer) p.emplace_back(kv);
   p.emplace_back("bootstrap.servers", c.brokers);
   if (c.exactly_once) {
-    // A transaction left open by a crashed instance holds its partitions until it times out:
-    // keep that short (the stage commits every 100 ms).
-    p.emplace(p.begin(), "transaction.timeout.ms", "10000");
+    // It also bounds message.timeout.ms, so it must outlast a broker's failover (the controller
+    // fences a dead broker after 9 s, and writes with acks=all wait for that): at 10 s records
+    // timed out and the broker aborted the transaction under the stage. A transaction a crashed
+    // instance left open holds its partitions this long, unless a static member's restart ends it.
+    p.emplace(p.begin(), "transaction.timeout.ms", "30000");
     // With the group's metadata on every offset commit (KIP-447), zombie fencing does not need
     // the id to follow the partitions: unique per process will do. A stable one (the tracker's,
     // kept in its state folder, or the static member's) also ends at once a transaction its

@@ -172,6 +172,10 @@ class Consumer {
 /// "message (ERR_NAME)" for an error code.
 [[nodiscard]] std::string describe(rd_kafka_resp_err_t err);
 
+/// An error a cluster in motion answers with for a while (a leader moving, a broker restarting,
+/// the connection not up yet): asking again later succeeds.
+[[nodiscard]] bool transient(rd_kafka_resp_err_t err) noexcept;
+
 /// The first authentication or TLS failure any client of this process met ("" while none).
 /// librdkafka retries these forever; wrong credentials or certificates need an operator, so the
 /// owner stops with this message instead of running without a connection.

@@ -64,7 +64,10 @@ class Input {
   virtual Error store_offsets(std::span<const TopicPartition> offsets) noexcept = 0;
   /// Commits the stored offsets, synchronously. RD_KAFKA_RESP_ERR__NO_OFFSET when none.
   virtual Error commit() noexcept = 0;
+  /// A partition's pause outlives its revocation: librdkafka keeps it paused when it is assigned
+  /// again, so an assignment states it either way.
   virtual void pause(std::span<const TopicPartition> partitions) noexcept = 0;
+  virtual void resume(std::span<const TopicPartition> partitions) noexcept = 0;
   virtual void pause_assignment() noexcept = 0;
   virtual void resume_assignment() noexcept = 0;
   /// Moves the fetch position of assigned partitions (exactly-once rewinds).

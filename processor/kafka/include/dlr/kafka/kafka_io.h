@@ -26,6 +26,7 @@ class KafkaInput final : public Input, RebalanceHandler {
   Error store_offsets(std::span<const TopicPartition> offsets) noexcept override;
   Error commit() noexcept override { return consumer_->commit(); }
   void pause(std::span<const TopicPartition> partitions) noexcept override;
+  void resume(std::span<const TopicPartition> partitions) noexcept override;
   void pause_assignment() noexcept override { consumer_->pause(consumer_->assignment()); }
   void resume_assignment() noexcept override { consumer_->resume(consumer_->assignment()); }
   Error seek(std::span<const TopicPartition> positions, int timeout_ms) noexcept override;
