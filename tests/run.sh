@@ -7,7 +7,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-deploy/setup.sh chromium  # and the browser the status page is tested in
+deploy/setup.sh chromium prometheus  # and the browser the status page is tested in, and the Prometheus that scrapes the stage
 build_dir=${BUILD_DIR:-build}
 # shellcheck disable=SC2086  # DLR_CMAKE_ARGS is a list of options
 cmake -S . -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=${BUILD_TYPE:-Release} ${DLR_CMAKE_ARGS:-} >/dev/null

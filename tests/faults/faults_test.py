@@ -152,13 +152,15 @@ def watermarks(topics):
     return out
 
 
-def wait_all_committed(topics, timeout=300):
+def wait_all_committed(topics, timeout=300, stage=None):
     """Until the group has committed every record on the input topics (offsets of a transaction
-    still open are not readable yet: those turns just wait)."""
+    still open are not readable yet: those turns just wait); fails at once if `stage` ends."""
     inputs = list(topics.inputs.values())
     ends = {tp: hi for tp, (lo, hi) in watermarks(inputs).items()}
     deadline = time.time() + timeout
     while time.time() < deadline:
+        if stage and stage.proc.poll() is not None:
+            kafka.fail(f"the stage exited with {stage.proc.returncode}:\n{stage.text()[-4000:]}")
         try:
             done = kafka.committed(topics.group, inputs)
             if all(done.get(tp, 0) >= hi for tp, hi in ends.items()):

@@ -73,11 +73,14 @@ class Setup:
         return kafka.Stage(self.binary, self.topics, extra=self.tracking.block, subcommand="track", name=name,
                            consumer_props=FAST_REJOIN)
 
-    def wait_committed(self, timeout=600):
+    def wait_committed(self, timeout=600, tracker=None):
+        """Until the group has committed every input record; fails at once if `tracker` ends."""
         inputs = [self.topics.outputs["analytics"]]
         ends = {tp: hi for tp, (lo, hi) in watermarks(inputs).items()}
         deadline = time.time() + timeout
         while time.time() < deadline:
+            if tracker and tracker.proc.poll() is not None:
+                kafka.fail(f"the tracker exited with {tracker.proc.returncode}:\n{tracker.text()[-4000:]}")
             done = kafka.committed(self.group, inputs)
             if all(done.get(tp, 0) >= hi for tp, hi in ends.items()):
                 return

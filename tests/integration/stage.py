@@ -20,6 +20,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 ROOT = Path(__file__).resolve().parents[2]
 BROKERS = os.environ.get("DLR_TEST_BROKERS", "")
+# Replicas of the topics a test makes: 3 on the three-broker cluster, with min.insync.replicas=2.
+REPLICATION = 1
 OUTPUTS = ("enriched", "retry", "dead_letter", "analytics")
 
 
@@ -47,8 +49,11 @@ class Topics:
         self.inputs = {ch: f"t{tag}.in.{ch or 'none'}" for ch in channels}
         self.outputs = {name: f"t{tag}.{name}" for name in OUTPUTS}
         admin = AdminClient({"bootstrap.servers": BROKERS})
-        new = [NewTopic(t, partitions, 1, config=input_config or {}) for t in self.inputs.values()]
-        new += [NewTopic(t, partitions, 1, config=output_config or {}) for name, t in self.outputs.items() if name not in skip]
+        self.replicated = {"min.insync.replicas": "2"} if REPLICATION > 1 else {}
+        new = [NewTopic(t, partitions, REPLICATION, config={**self.replicated, **(input_config or {})})
+               for t in self.inputs.values()]
+        new += [NewTopic(t, partitions, REPLICATION, config={**self.replicated, **(output_config or {})})
+                for name, t in self.outputs.items() if name not in skip]
         futures = admin.create_topics(new)
         for f in futures.values():
             f.result(30)
@@ -57,7 +62,8 @@ class Topics:
 
     def create(self, output):
         admin = AdminClient({"bootstrap.servers": BROKERS})
-        for f in admin.create_topics([NewTopic(self.outputs[output], self.partitions, 1)]).values():
+        for f in admin.create_topics([NewTopic(self.outputs[output], self.partitions, REPLICATION,
+                                               config=self.replicated)]).values():
             f.result(30)
 
 
@@ -90,7 +96,7 @@ def produce(topic_of, messages, rate=None, linger_ms=20):
             except BufferError:
                 producer.poll(0.1)
         producer.poll(0)
-    producer.flush(60)
+    producer.flush(330)  # past message.timeout.ms (300 s): a cluster may be without quorum a while
     if errors or any(c is None for c in coords):
         fail(f"producing inputs failed: {errors[:3]}")
     return coords
@@ -190,6 +196,20 @@ def committed(group, topics):
                 out[(tp.topic, tp.partition)] = tp.offset
     consumer.close()
     return out
+
+
+def settled(topics, context=lambda: ""):
+    """Until the group's committed offsets on the input topics stand still for 3 s; returns them.
+    `context` adds to the failure (a stage's log)."""
+    last, still = None, 0
+    for _ in range(120):
+        now = committed(topics.group, list(topics.inputs.values()))
+        still = still + 1 if now == last else 0
+        if still >= 3 and now:
+            return now
+        last = now
+        time.sleep(1)
+    fail(f"the group's offsets never stood still: {last}\n{context()}")
 
 
 class Stage:

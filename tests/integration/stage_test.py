@@ -20,8 +20,8 @@ HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "support"))
 import dlrgen  # noqa: E402
-from stage import (ROOT, Stage, Topics, committed, fail, produce, read_all, served_lag, source_of, tool_lag,  # noqa: E402
-                   wait_consumed)
+from stage import (ROOT, Stage, Topics, committed, fail, produce, read_all, served_lag, settled, source_of,  # noqa: E402
+                   tool_lag, wait_consumed)
 
 VERSION = re.compile(r"\d{4}-\d{2}-\d{2}\+[0-9a-f]{12}")
 CLASSIFIED = ("delivered", "pending", "retryable", "permanent")
@@ -573,18 +573,6 @@ def scenario_lag(binary):
     props = {"message.timeout.ms": "3000"}
     quick = "metrics:\n  address: 127.0.0.1:0\n  lag_interval_s: 1"
 
-    def settled(stages):
-        """Until the group's committed offsets stand still for 3 s."""
-        last, still = None, 0
-        for _ in range(120):
-            now = committed(topics.group, list(topics.inputs.values()))
-            still = still + 1 if now == last else 0
-            if still >= 3 and now:
-                return now
-            last = now
-            time.sleep(1)
-        fail(f"the group's offsets never stood still: {last}\n{stages[0].text()}")
-
     def agree(stage, what):
         expected = {tp: lag for tp, lag in tool_lag(topics.group).items()}
         deadline = time.time() + 10
@@ -597,7 +585,7 @@ def scenario_lag(binary):
 
     first = Stage(binary, topics, producer_props=props, extra=quick, name="first")
     first.wait_ready()
-    settled([first])
+    settled(topics, first.text)
     held = agree(first, "held behind the malformed messages")
     check(sum(held.values()) > 0, f"nothing held back: {held}")
     code, _ = first.stop()

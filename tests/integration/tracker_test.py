@@ -25,7 +25,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from stage import BROKERS, ROOT, Stage, Topics, committed, fail, produce, read_all, wait_consumed  # noqa: E402
+import stage as harness  # noqa: E402
+from stage import ROOT, Stage, Topics, committed, fail, produce, read_all, wait_consumed  # noqa: E402
 
 # The reports a history is made of: (status group, id, name), error id and name, rank, final.
 # Ranks as the tracker's README defines them: 1 pending, 2 handed on to the operator, 3 final.
@@ -133,8 +134,9 @@ class Tracking:
         self.output = topics.outputs["analytics"] + ".state"
         self.changelog = topics.outputs["analytics"] + ".changelog"
         compacted = {"cleanup.policy": "compact"}
-        admin = AdminClient({"bootstrap.servers": BROKERS})
-        for f in admin.create_topics([NewTopic(t, topics.partitions, 1, config=compacted)
+        admin = AdminClient({"bootstrap.servers": harness.BROKERS})
+        for f in admin.create_topics([NewTopic(t, topics.partitions, harness.REPLICATION,
+                                               config={**compacted, **topics.replicated})
                                       for t in (self.output, self.changelog)]).values():
             f.result(30)
         self.state_dir = state_dir
@@ -359,7 +361,7 @@ def scenario_replay(binary):
     # Interrupted: 100,000 dead letters to a scratch topic, the replay killed once its group has
     # committed some; the next run writes the rest, none lost.
     scratch = topics.outputs["dead_letter"] + ".scratch"
-    admin = AdminClient({"bootstrap.servers": BROKERS})
+    admin = AdminClient({"bootstrap.servers": harness.BROKERS})
     admin.create_topics([NewTopic(scratch, 1, 1)])[scratch].result(30)
     headers = [("dlr-reason", b"INVALID_JSON"), ("dlr-source-topic", topics.inputs["sms"].encode())]
     produce({"dlq": topics.outputs["dead_letter"]}, (("dlq", f"k{n}".encode(), b"{", headers) for n in range(100_000)))
